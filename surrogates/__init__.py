@@ -1,0 +1,1 @@
+"""Learned surrogates of the wave simulation: models, losses, metrics, training and inference (no Dask)."""

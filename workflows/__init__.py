@@ -1,0 +1,1 @@
+"""Orchestration: Dask graphs, cluster backends, the ``tfus`` command line and the demo."""
