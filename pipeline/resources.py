@@ -1,0 +1,31 @@
+"""Where bundled data lives: presets and small head volumes shipped in ``data/`` (installed as ``tfus.data``), and
+volumes built at setup time (``data/heads/built/`` or ``$TFUS_DATA_DIR``).
+
+Example:
+    >>> from tfus.pipeline.resources import data_path
+    >>> data_path("transducers").name
+    'transducers'
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+
+def data_root() -> Path:
+    """The bundled ``data/`` folder (the installed ``tfus.data`` package)."""
+    return Path(str(resources.files("tfus.data")))
+
+
+def data_path(*parts: str) -> Path:
+    """Path of a bundled data file or folder, e.g. ``data_path("transducers", "itrusst-sc1.yaml")``."""
+    return data_root().joinpath(*parts)
+
+
+def built_data_dir() -> Path:
+    """Folder of volumes built at setup (real CT, pycortex T1, Colin27): ``$TFUS_DATA_DIR`` if set, else
+    ``data/heads/built`` inside the (editable) source tree."""
+    env = os.environ.get("TFUS_DATA_DIR")
+    return Path(env) if env else data_path("heads", "built")
