@@ -1,0 +1,47 @@
+"""The ``tfus`` command line (typer). Heavy imports happen inside each command so ``tfus --help`` is instant.
+
+Example:
+    >>> from typer.testing import CliRunner
+    >>> from tfus.workflows.cli import app
+    >>> CliRunner().invoke(app, ["--version"]).exit_code
+    0
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tfus.workflows.cli import demo, head, transducers
+
+app = typer.Typer(
+    name="tfus",
+    help="Transcranial focused ultrasound: head models, wave simulations, datasets and fast learned surrogates.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(head.app, name="head")
+app.add_typer(transducers.app, name="transducers")
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from tfus.pipeline.version import __version__
+
+        typer.echo(f"tfus {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """tfus: from head images to pressure fields."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
