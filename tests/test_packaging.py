@@ -14,7 +14,7 @@ CODE = {"pipeline": "tfus.pipeline", "surrogates": "tfus.surrogates", "kernels":
 
 
 def _setuptools() -> dict:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
 
 
 def _python_packages(folder: str) -> list[str]:
@@ -76,7 +76,7 @@ def test_imports_point_one_way():
     bad = []
     for folder, names in forbidden.items():
         for path in (ROOT / folder).rglob("*.py"):
-            for line in path.read_text().splitlines():
+            for line in path.read_text(encoding="utf-8").splitlines():
                 stripped = line.strip()
                 if stripped.startswith(("import ", "from ")) and any(
                         stripped.split()[1] == n or stripped.split()[1].startswith(n + ".") for n in names):

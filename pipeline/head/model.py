@@ -97,7 +97,7 @@ class HeadModel:
             raise TfusInputError(f"{directory}: hu and labels affines differ; rebuild it with `tfus head build`")
         meta = {}
         if (directory / META_FILE).is_file():
-            meta = json.loads((directory / META_FILE).read_text())
+            meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
         return cls(hu=hu, labels=labels, affine=np.asarray(hu_img.affine, dtype=float), meta=meta)
 
 

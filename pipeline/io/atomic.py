@@ -38,4 +38,4 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
 def atomic_write_text(final: str | Path, text: str) -> None:
     """Write ``text`` to ``final`` atomically."""
     with atomic_path(final) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")

@@ -26,7 +26,7 @@ def test_every_preset_loads_and_names_its_source():
         t = load_transducer(name)
         assert t.name == name and t.source.strip()
         assert 0 < t.dome_height_mm <= t.radius_of_curvature_mm
-    readme = (Path(__file__).resolve().parents[3] / "data" / "transducers" / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[3] / "data" / "transducers" / "README.md").read_text(encoding="utf-8")
     assert all(name in readme for name in presets)
 
 

@@ -136,7 +136,7 @@ def test_bad_arguments(head, bowl, kwargs):
 def test_csv_round_trip(tmp_path, poses, aimed):
     path = tmp_path / "poses.csv"
     poses_to_csv(path, poses + aimed)
-    header = path.read_text().splitlines()[0].split(",")
+    header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert tuple(header) == CSV_COLUMNS and list(tmp_path.iterdir()) == [path]
     back = read_poses_csv(path)
     assert [p.pose for p in back] == [p.pose for p in poses + aimed]
