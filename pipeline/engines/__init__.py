@@ -1,0 +1,1 @@
+"""Wave engines: k-Wave (pseudospectral) and finite elements, sharing the medium, source and steady-state field."""

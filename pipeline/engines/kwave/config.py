@@ -1,0 +1,78 @@
+"""Settings of the k-Wave engine and the checks made before any work.
+
+Example:
+    >>> KWaveConfig().cfl
+    0.3
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from tfus.pipeline.errors import TfusInputError
+
+DEVICES = ("cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class KWaveConfig:
+    """How to run k-Wave.
+
+    Attributes:
+        cfl: Courant number c_max dt / dx; k-Wave's k-space scheme is exact in homogeneous media and stable in
+            heterogeneous ones up to about 0.3-0.5. Refused above 0.5.
+        pml_size: PML thickness in grid points, added outside the domain on every side.
+        pml_alpha: PML absorption (Np per grid point), k-Wave's default 2.
+        ramp_periods: Raised-cosine ramp of the continuous wave, in periods.
+        record_periods: Whole periods at the end over which amplitude and phase are taken (single-bin DFT).
+        domain_crossings: Simulated time before recording, in travel times of the domain diagonal at the slowest
+            sound speed (reverberations in the skull settle within about one more crossing).
+        device: ``cpu`` (NumPy + scipy.fft) or ``gpu`` (CuPy).
+        snapshots: If > 0, also keep this many equally spaced pressure snapshots over the last recorded period
+            (time-resolved output for 4D surrogates).
+    """
+
+    cfl: float = 0.3
+    pml_size: int = 20
+    pml_alpha: float = 2.0
+    ramp_periods: float = 3.0
+    record_periods: int = 3
+    domain_crossings: float = 1.5
+    device: str = "cpu"
+    snapshots: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.cfl <= 0.5:
+            raise TfusInputError(f"unstable time step: CFL {self.cfl} must be in (0, 0.5]; use 0.3")
+        if self.device not in DEVICES:
+            raise TfusInputError(f"unknown device {self.device!r}; use cpu or gpu")
+        if self.pml_size < 8 or self.record_periods < 1 or self.ramp_periods < 0 or self.domain_crossings <= 0:
+            raise TfusInputError("k-Wave settings out of range: pml_size >= 8, record_periods >= 1, "
+                                 "ramp_periods >= 0, domain_crossings > 0")
+
+
+def check_points_per_wavelength(min_sound_speed: float, frequency_hz: float, spacing_mm: float) -> float:
+    """Points per wavelength in the slowest medium; refuse below 2 (aliasing), warn below 3."""
+    if not frequency_hz > 0:
+        raise TfusInputError(f"frequency must be positive, got {frequency_hz} Hz")
+    ppw = min_sound_speed / frequency_hz / (spacing_mm * 1e-3)
+    if ppw < 2.0:
+        finer = min_sound_speed / frequency_hz / 3.0 * 1e3
+        raise TfusInputError(f"grid too coarse: {ppw:.2f} points per wavelength in the slowest tissue "
+                             f"({min_sound_speed:.0f} m/s at {frequency_hz / 1e3:g} kHz); use --spacing "
+                             f"{finer:.2f} mm or finer")
+    if ppw < 3.0:
+        warnings.warn(f"only {ppw:.2f} points per wavelength in the slowest tissue: expect a few % amplitude error",
+                      stacklevel=2)
+    return float(ppw)
+
+
+def time_axis(frequency_hz: float, spacing_mm: float, c_max: float, cfl: float) -> tuple[float, int]:
+    """(dt, points per period): the largest dt <= cfl dx / c_max that divides the period into whole steps."""
+    period = 1.0 / frequency_hz
+    dt_cfl = cfl * spacing_mm * 1e-3 / c_max
+    ppp = int(np.ceil(period / dt_cfl))
+    return period / ppp, ppp
