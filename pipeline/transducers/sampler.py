@@ -146,7 +146,8 @@ def _check_args(n, standoff_mm, clearance_mm, max_standoff_mm, max_angle_deg) ->
     if not (math.isfinite(standoff_mm) and standoff_mm >= 0):
         raise TfusInputError(f"standoff_mm must be >= 0, got {standoff_mm!r}")
     if not (math.isfinite(max_standoff_mm) and max_standoff_mm >= standoff_mm):
-        raise TfusInputError(f"max_standoff_mm ({max_standoff_mm!r}) must be >= standoff_mm ({standoff_mm!r})")
+        raise TfusInputError(f"the largest standoff ({max_standoff_mm!r} mm, --max-standoff) must be >= the smallest "
+                             f"({standoff_mm!r} mm, --standoff)")
     if not (math.isfinite(clearance_mm) and clearance_mm >= 0):
         raise TfusInputError(f"clearance_mm must be >= 0, got {clearance_mm!r}")
     if not 0 < max_angle_deg <= 90:
@@ -218,6 +219,8 @@ def sample_poses(head: HeadModel, transducer: BowlTransducer, n: int, *, target=
     def attempt(i: int) -> SampledPose | None:
         s, axis = points[i], axes[i]
         base = place_local_points(local, s, axis)  # the bowl with its apex on the scalp point
+        if not np.all(clearance.gap(base - standoffs[-1] * axis, bound=clearance_mm)[0] >= clearance_mm):
+            return None  # does not clear even at the largest standoff: one test instead of one per standoff
         for d in standoffs:
             if np.all(clearance.gap(base - d * axis, bound=clearance_mm)[0] >= clearance_mm):
                 return _accepted(transducer, labels, affine, clearance, base, s, normals[i], axis, float(d), target)
@@ -230,7 +233,8 @@ def sample_poses(head: HeadModel, transducer: BowlTransducer, n: int, *, target=
     chosen: list[SampledPose] = []
     tested = 0
     nxt = int(rng.integers(len(points)))
-    while len(chosen) < n and tested < limit:
+    give_up_after = min(limit, 100)  # no pose at all in the first 100 spread-out candidates: the bowl does not fit
+    while len(chosen) < n and tested < limit and (chosen or tested < give_up_after):
         alive[nxt] = False
         tested += 1
         result = attempt(nxt)

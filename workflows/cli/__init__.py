@@ -13,16 +13,18 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli import demo, head, transducers
+from tfus.workflows.cli import bench, demo, head, transducers
 
 app = typer.Typer(
     name="tfus",
     help="Transcranial focused ultrasound: head models, wave simulations, datasets and fast learned surrogates.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    epilog="Example:\n\n  tfus head build data/heads/mni152_t1_2mm.nii.gz --out heads/mni --spacing 2",
 )
 app.add_typer(head.app, name="head")
 app.add_typer(transducers.app, name="transducers")
+app.add_typer(bench.app, name="bench")
 app.command("demo")(demo.demo)
 
 

@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -46,3 +47,27 @@ def _default(obj: Any):
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     return str(obj)
+
+
+def check_output_dir(path: Path) -> None:
+    """Refuse an output folder that cannot be one, before any work is done."""
+    if path.exists() and not path.is_dir():
+        raise TfusInputError(f"--out {path} is an existing file; give a folder path")
+    _check_parent(path)
+
+
+def check_output_file(path: Path, suffixes: tuple[str, ...] = ()) -> None:
+    """Refuse an output file path that cannot be written (parent is a file, a folder in its place, wrong suffix)."""
+    if path.is_dir():
+        raise TfusInputError(f"{path} is a folder; give a file path")
+    if suffixes and not str(path).lower().endswith(suffixes):
+        raise TfusInputError(f"{path}: expected a file ending in {' or '.join(suffixes)}")
+    _check_parent(path)
+
+
+def _check_parent(path: Path) -> None:
+    for parent in Path(path).absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise TfusInputError(f"cannot write {path}: {parent} is a file, not a folder")
+            return

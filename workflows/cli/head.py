@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli._common import err_console, print_json, user_errors
+from tfus.workflows.cli._common import check_output_dir, check_output_file, err_console, print_json, user_errors
 
-app = typer.Typer(help="Head models: HU volume + tissue labels from a CT or T1 MRI.", no_args_is_help=True)
+app = typer.Typer(help="Head models: HU volume + tissue labels from a CT or T1 MRI.", no_args_is_help=True,
+                  epilog="Example:\n\n  tfus head build data/heads/mni152_t1_2mm.nii.gz --out heads/mni")
 
 
 @app.command("build")
@@ -37,6 +38,9 @@ def build(
     from tfus.pipeline.head.measures import measure_head
 
     config = HeadBuildConfig(modality=modality, spacing_mm=spacing, seed=seed)
+    check_output_dir(out)
+    if png is not None:
+        check_output_file(png)
     console = err_console()
     with console.status(f"building head model from {image} ...", spinner="dots"):
         head = build_head(image, config)

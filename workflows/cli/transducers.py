@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli._common import err_console, print_json, user_errors
+from tfus.workflows.cli._common import check_output_file, err_console, print_json, user_errors
 
 app = typer.Typer(help="Focused bowl transducers: presets and pose sampling over the cranium.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, epilog="Example:\n\n  tfus transducers sample heads/mni --n 20 --out poses.csv")
 
 
 @app.command("list")
@@ -30,9 +30,9 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON on st
         print_json(presets)
         return
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table("preset", "R (mm)", "aperture (mm)", "f (kHz)", "p0 (kPa)", "source")
+    table = Table(Column("preset", no_wrap=True), "R (mm)", "aperture (mm)", "f (kHz)", "p0 (kPa)", "source")
     for p in presets:
         table.add_row(p["name"], f"{p['radius_of_curvature_mm']:g}", f"{p['aperture_diameter_mm']:g}",
                       f"{p['frequency_hz'] / 1e3:g}", f"{p['source_amplitude_pa'] / 1e3:g}", p.get("source", ""))
@@ -50,6 +50,7 @@ def sample(
     transducer: Annotated[str, typer.Option(help="Preset name or YAML file")] = "itrusst-sc1",
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same poses")] = 0,
     standoff: Annotated[float, typer.Option(help="Smallest apex-to-scalp distance (mm), the coupling gap")] = 3.0,
+    max_standoff: Annotated[float, typer.Option(help="Largest apex-to-scalp distance tried (mm)")] = 30.0,
     png: Annotated[Path | None, typer.Option(help="Also write a PNG of the poses over the head")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the poses as JSON on stdout")] = False,
 ) -> None:
@@ -69,15 +70,18 @@ def sample(
     from tfus.pipeline.transducers import load_transducer, poses_to_csv, sample_poses
     from tfus.pipeline.version import versions
 
+    check_output_file(out, (".csv",))
+    if png is not None:
+        check_output_file(png, (".png",))
     head = HeadModel.load(head_dir)
     bowl = load_transducer(transducer)
     console = err_console()
     with console.status(f"sampling {n} poses of {bowl.name} ...", spinner="dots"):
         poses = sample_poses(head, bowl, n, target=None if target is None else list(target), seed=seed,
-                             standoff_mm=standoff)
+                             standoff_mm=standoff, max_standoff_mm=max_standoff)
     poses_to_csv(out, poses)
     record = {"head": str(head_dir), "transducer": bowl.to_dict(), "n": n, "target": target, "seed": seed,
-              "standoff_mm": standoff, "versions": versions()}
+              "standoff_mm": standoff, "max_standoff_mm": max_standoff, "versions": versions()}
     atomic_write_text(out.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
     if png is not None:
         import numpy as np

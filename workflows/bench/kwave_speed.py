@@ -1,0 +1,137 @@
+"""k-Wave step time: tfus's fast step vs plain k-wave-python (NumPy backend) and vs the FFT floor.
+
+The problem is a 3D heterogeneous medium (water with a skull-like shell, Stokes absorption) and a focused bowl sized to
+the domain (1 mm grid, 4 points per wavelength in water), on a total grid of ``n``^3 points (PML included). Both solvers start from the same inputs; the fields after the timed
+steps must agree to 1e-4 (relative to the peak). The FFT floor is the time of exactly the real FFTs one fast step
+performs (1 + 3 forward/inverse pairs for gradient and divergence + the source's k-space correction), measured on the
+same arrays with the same backend.
+
+Example:
+    >>> from tfus.workflows.bench.kwave_speed import SpeedConfig
+    >>> SpeedConfig().n
+    128
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SpeedConfig:
+    n: int = 128
+    steps: int = 20
+    warmup: int = 3
+    device: str = "cpu"
+
+
+def _problem(n: int):
+    from tfus.pipeline.engines.field import MediumGrid
+    from tfus.pipeline.engines.kwave.config import KWaveConfig
+    from tfus.pipeline.engines.kwave.engine import prepare
+    from tfus.pipeline.transducers import BowlTransducer, Pose
+
+    pml = 16
+    inner = n - 2 * pml
+    spacing = 1.0
+    medium = MediumGrid.homogeneous((inner,) * 3, spacing)
+    centre = medium.index_to_world(np.array([inner / 2] * 3))
+    ijk = np.indices(medium.shape).reshape(3, -1).T
+    size = 0.6 * inner * spacing  # bowl radius of curvature = aperture, sized to the domain
+    r = np.linalg.norm(medium.index_to_world(ijk) - (centre + [0, 0, 0.9 * size]), axis=1).reshape(medium.shape)
+    shell = (r > 0.7 * size) & (r < 0.8 * size)
+    c, rho, alpha = medium.sound_speed.copy(), medium.density.copy(), medium.alpha_coeff.copy()
+    c[shell], rho[shell], alpha[shell] = 2800.0, 1850.0, 16.0
+    medium = MediumGrid(c, rho, alpha, 2.0, medium.affine)
+    bowl = BowlTransducer("bench", size, size, 1500.0 / (4 * spacing * 1e-3), 6e4)  # 4 points per wavelength
+    z0 = float(medium.index_to_world(np.array([0, 0, 3]))[2])
+    apex = np.array([centre[0], centre[1], z0])
+    pose = Pose(apex, apex + [0, 0, size])
+    run = prepare(medium, bowl, pose, KWaveConfig(pml_size=pml, domain_crossings=0.05, ramp_periods=0.5))
+    return medium, bowl, pose, run
+
+
+def _time_steps(sim, steps: int, warmup: int, sync=lambda: None) -> float:
+    for _ in range(warmup):
+        sim.step()
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        sim.step()
+    sync()
+    return (time.perf_counter() - t0) / steps
+
+
+def fft_floor(shape: tuple[int, ...], n_pairs: int, xp=np, repeats: int = 5) -> float:
+    """Seconds for ``n_pairs`` rfftn + irfftn pairs on float32 arrays of ``shape`` with the fast step's backend."""
+    from tfus.pipeline.engines.kwave.stepper import _fft_backend
+
+    rfftn, irfftn = _fft_backend(xp)
+    a = xp.asarray(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
+    spec = rfftn(a)
+    irfftn(spec.copy(), shape)
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n_pairs):
+            spec = rfftn(a)
+            irfftn(spec, shape)
+        if xp is not np:  # pragma: no cover - GPU only
+            xp.cuda.Stream.null.synchronize()
+        best = min(best, (time.perf_counter() - t0))
+    return best
+
+
+def run_speed_bench(config: SpeedConfig, say=print) -> dict:
+    """Measure and return the table rows (seconds per step) and ratios."""
+    from tfus.pipeline.engines.kwave.stepper import build_simulation
+    from tfus.pipeline.kwave_compat import import_kwave
+
+    import_kwave()
+    from kwave.solvers.kspace_solver import Simulation
+
+    medium, bowl, pose, run = _problem(config.n)
+    n_total = run.kgrid.Nt
+    pml = (run.pml,) * 3
+    alpha = (2.0,) * 3
+    rows = {}
+    steps = config.steps + config.warmup
+
+    fast = build_simulation(run.kgrid, run.medium, pml_size=pml, pml_alpha=alpha, device=config.device)
+    fast.setup()
+    fast.set_source(run.index, run.weights, run.signal, run.scale)
+    sync = (lambda: None) if config.device == "cpu" else (lambda: fast.xp.cuda.Stream.null.synchronize())
+    rows["tfus fast step (float32, rfft, scipy.fft workers)"] = _time_steps(fast, config.steps, config.warmup, sync)
+    say("timed the fast step")
+
+    signal = run.signal[:steps]
+    src = SimpleNamespace(p_mask=run.mask, p=run.weights[:, None] * signal[None, :], p_mode="additive", p0=0)
+    sensor = SimpleNamespace(mask=None, record=("p_final",))
+    ref = {}
+    for dtype in (np.float64, np.float32):
+        sim = Simulation(run.kgrid, run.medium, src, sensor, pml_size=pml, pml_alpha=alpha, quiet=True, dtype=dtype,
+                         device=config.device)
+        sim.setup()
+        rows[f"k-wave-python Simulation.step ({np.dtype(dtype).name}, NumPy fftn)"] = _time_steps(
+            sim, config.steps, config.warmup)
+        ref[dtype] = sim
+        say(f"timed k-wave-python ({np.dtype(dtype).name})")
+
+    p_fast = np.asarray(fast.p.get() if hasattr(fast.p, "get") else fast.p)
+    p_ref = np.asarray(ref[np.float64].p)
+    max_diff = float(np.abs(p_fast - p_ref).max() / max(np.abs(p_ref).max(), 1e-30))
+    shape = tuple(int(v) for v in run.kgrid.N)
+    # one step: rfftn(p) + 3 irfftn (gradients) + 3 (rfftn + irfftn) (divergences) + (rfftn + irfftn) (source)
+    # = 5 rfftn + 7 irfftn; timed as 6 pairs (a forward and an inverse cost about the same)
+    floor = fft_floor(shape, 6, xp=fast.xp)
+    rows["FFT floor (the 12 real FFTs of one step)"] = floor
+    t_fast = rows["tfus fast step (float32, rfft, scipy.fft workers)"]
+    return {"grid": shape, "steps_timed": config.steps, "seconds_per_step": rows,
+            "fast_over_fft_floor": t_fast / floor,
+            "speedup_vs_kwave_float64": rows["k-wave-python Simulation.step (float64, NumPy fftn)"] / t_fast,
+            "speedup_vs_kwave_float32": rows["k-wave-python Simulation.step (float32, NumPy fftn)"] / t_fast,
+            "max_rel_diff_vs_kwave_float64": max_diff, "source_points": int(run.index.size), "total_steps": n_total}
