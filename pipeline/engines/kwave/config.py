@@ -31,6 +31,9 @@ class KWaveConfig:
         domain_crossings: Simulated time before recording, in travel times of the domain diagonal at the slowest
             sound speed (reverberations in the skull settle within about one more crossing).
         device: ``cpu`` (NumPy + scipy.fft) or ``gpu`` (CuPy).
+        bli_tolerance: Band-limited interpolation tolerance of the off-grid bowl source (``kWaveArray``): smaller
+            is more accurate and spreads the source over more grid points.
+        upsampling_rate: Integration points per grid spacing on the bowl surface (``kWaveArray``).
         snapshots: If > 0, also keep this many equally spaced pressure snapshots over the last recorded period
             (time-resolved output for 4D surrogates).
     """
@@ -42,6 +45,8 @@ class KWaveConfig:
     record_periods: int = 3
     domain_crossings: float = 1.5
     device: str = "cpu"
+    bli_tolerance: float = 0.05
+    upsampling_rate: int = 10
     snapshots: int = 0
 
     def __post_init__(self) -> None:

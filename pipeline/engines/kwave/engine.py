@@ -115,7 +115,7 @@ def prepare(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: 
                               alpha_coeff=alpha if np.any(alpha > 0) else 0, alpha_power=float(medium.alpha_power),
                               alpha_mode=None, BonA=0)
 
-    karray = kWaveArray(bli_tolerance=0.05, upsampling_rate=10)
+    karray = kWaveArray(bli_tolerance=config.bli_tolerance, upsampling_rate=config.upsampling_rate)
     apex = _kgrid_coordinates(kgrid, medium, pml, pose.apex)
     focus = _kgrid_coordinates(kgrid, medium, pml, pose.focus(transducer))
     r_m, d_m = transducer.radius_of_curvature_mm * 1e-3, transducer.aperture_diameter_mm * 1e-3

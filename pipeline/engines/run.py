@@ -1,0 +1,88 @@
+"""One simulation from user-level inputs: a head model folder (or water), a transducer, a pose in world mm, an
+engine. Used by ``tfus simulate`` and by dataset generation workers.
+
+Example:
+    >>> from tfus.pipeline.transducers import Pose
+    >>> req = SimulationRequest(transducer="itrusst-sc1", pose=Pose([0, 0, 0], [0, 0, 64.0]), spacing_mm=1.0)
+    >>> req.engine, req.mapping
+    ('kwave', 'itrusst')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfus.pipeline.engines.field import MediumGrid, SteadyStateField
+from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.head.model import HeadModel
+from tfus.pipeline.transducers import BowlTransducer, Pose, load_transducer
+
+ENGINES = ("kwave", "fem")
+
+
+@dataclass(frozen=True)
+class SimulationRequest:
+    """What to simulate. ``head`` is a head-model folder (None: water); ``spacing_mm`` resamples the head (or sizes
+    the water box; default: the head's own spacing, 1 mm in water); ``frequency_hz`` overrides the transducer's."""
+
+    transducer: str | BowlTransducer
+    pose: Pose
+    head: str | Path | None = None
+    spacing_mm: float | None = None
+    engine: str = "kwave"
+    device: str = "cpu"
+    frequency_hz: float | None = None
+    mapping: str = "itrusst"
+    coupling: str = "water"
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise TfusInputError(f"unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}")
+        if self.frequency_hz is not None and not self.frequency_hz > 0:
+            raise TfusInputError(f"frequency must be positive, got {self.frequency_hz} Hz")
+        if self.spacing_mm is not None and not 0.05 <= self.spacing_mm <= 4.0:
+            raise TfusInputError(f"spacing {self.spacing_mm} mm out of range; use 0.05 to 4 mm")
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    field: SteadyStateField
+    medium: MediumGrid
+    head: HeadModel | None
+    transducer: BowlTransducer
+
+
+def run_simulation(request: SimulationRequest,
+                   progress: Callable[[int, int], None] | None = None) -> SimulationResult:
+    """Build the medium, check the preconditions, run the engine."""
+    from tfus.pipeline.engines.problem import check_pose_outside_head, head_on_grid, medium_from_head, water_medium
+
+    bowl = request.transducer if isinstance(request.transducer, BowlTransducer) else \
+        load_transducer(request.transducer)
+    if request.frequency_hz is not None:
+        from dataclasses import replace
+
+        bowl = replace(bowl, frequency_hz=float(request.frequency_hz))
+    head = None
+    if request.head is not None:
+        head = head_on_grid(HeadModel.load(request.head), request.spacing_mm)
+        check_pose_outside_head(head, bowl, request.pose)
+        medium = medium_from_head(head, request.mapping, request.coupling)
+    else:
+        medium = water_medium(bowl, request.pose, request.spacing_mm or 1.0)
+    if request.engine == "kwave":
+        from tfus.pipeline.engines.kwave.config import KWaveConfig
+        from tfus.pipeline.engines.kwave.engine import simulate_kwave
+
+        field = simulate_kwave(medium, bowl, request.pose, KWaveConfig(device=request.device), progress=progress)
+    else:
+        if request.device != "cpu":
+            raise TfusInputError("the FE engine runs on the CPU; use --device cpu")
+        from tfus.pipeline.engines.fem import FemConfig, simulate_fem_time
+        from tfus.pipeline.engines.sources import BowlSource
+
+        field = simulate_fem_time(medium, BowlSource(bowl, request.pose), FemConfig(frequency_hz=bowl.frequency_hz),
+                                  progress=progress)
+    return SimulationResult(field=field, medium=medium, head=head, transducer=bowl)

@@ -1,0 +1,102 @@
+"""k-Wave engine: the fast step equals k-wave-python's own step; the CW field matches O'Neil; preconditions."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tfus.pipeline.engines.field import MediumGrid
+from tfus.pipeline.engines.kwave.config import KWaveConfig
+from tfus.pipeline.engines.kwave.engine import prepare, simulate_kwave
+from tfus.pipeline.engines.kwave.stepper import build_simulation
+from tfus.pipeline.engines.problem import water_medium
+from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.kwave_compat import import_kwave
+from tfus.pipeline.transducers import BowlTransducer, Pose
+
+SMALL = BowlTransducer("small", 10.0, 10.0, 1.0e6, 1.0e5)
+
+
+def _layered(shape, spacing, alpha_power=2.0):
+    m = MediumGrid.homogeneous(shape, spacing)
+    c, rho, alpha = m.sound_speed.copy(), m.density.copy(), m.alpha_coeff.copy()
+    c[shape[0] * 5 // 8:], rho[shape[0] * 5 // 8:], alpha[shape[0] * 5 // 8:] = 2400.0, 1800.0, 8.0
+    return MediumGrid(c, rho, alpha, alpha_power, m.affine)
+
+
+@pytest.mark.parametrize("ndim,alpha_power", [(3, 2.0), (2, 2.0), (2, 1.5)])
+def test_fast_step_equals_kwave_python(ndim, alpha_power):
+    """Same inputs, same number of steps: fields agree to float32 round-off (well under 1e-4 of the peak)."""
+    shape = (32, 20, 20)[:ndim]
+    medium = _layered(shape, 0.5, alpha_power)
+    pose = Pose([-6.0, 0, 0], [4.0, 0, 0])
+    run = prepare(medium, SMALL, pose, KWaveConfig(pml_size=10, domain_crossings=0.3))
+    steps = 60
+    fast = build_simulation(run.kgrid, run.medium, pml_size=(10,) * ndim, pml_alpha=(2.0,) * ndim)
+    fast.setup()
+    fast.set_source(run.index, run.weights, run.signal, run.scale)
+    for _ in range(steps):
+        fast.step()
+    import_kwave()
+    from kwave.solvers.kspace_solver import Simulation
+
+    src = SimpleNamespace(p_mask=run.mask, p=run.weights[:, None] * run.signal[None, :steps], p_mode="additive", p0=0)
+    ref = Simulation(run.kgrid, run.medium, src, SimpleNamespace(mask=None, record=("p_final",)),
+                     pml_size=(10,) * ndim, pml_alpha=(2.0,) * ndim, quiet=True, dtype=np.float64)
+    for _ in range(steps):
+        ref.step()
+    assert np.abs(ref.p).max() > 1e3
+    assert np.abs(fast.p - ref.p).max() / np.abs(ref.p).max() < 1e-4
+
+
+@pytest.mark.slow
+def test_bowl_in_water_matches_oneil():
+    """1 MHz, R = aperture = 10 mm (ka = 21), 0.5 mm grid = 3 points per wavelength: k-Wave's own unit test allows
+    1 % on-axis error at 3 PPW; the peak lies 0.5 grid cells or less from O'Neil's."""
+    bowl = BowlTransducer("small", 10.0, 10.0, 1.0e6, 1.0e5)
+    pose = Pose([0.0, 0.0, 0.0], [0.0, 0.0, 10.0])
+    medium = water_medium(bowl, pose, spacing_mm=0.5, margin_mm=4.0, beyond_focus=0.5)
+    field = simulate_kwave(medium, bowl, pose, KWaveConfig(pml_size=12, domain_crossings=1.0, bli_tolerance=0.01))
+    i, j, _ = np.rint(medium.world_to_index(np.zeros(3))).astype(int)
+    line = field.amplitude[i, j, :]
+    z = medium.index_to_world(np.stack([np.full(line.size, i), np.full(line.size, j), np.arange(line.size)], 1))[:, 2]
+    sel = z > 3.0  # beyond the near field of the bowl surface
+    kwave = import_kwave()
+    u0 = bowl.source_amplitude_pa / (1000.0 * 1500.0)
+    ref, _, _ = kwave.utils.mapgen.focused_bowl_oneil(0.010, 0.010, u0, 1e6, 1500.0, 1000.0,
+                                                      axial_positions=z[sel] * 1e-3)
+    sim = line[sel]
+    assert abs(sim.max() / ref.max() - 1) < 0.015
+    assert abs(z[sel][sim.argmax()] - z[sel][ref.argmax()]) <= 0.5 + 1e-9
+    # the whole axial profile beyond the near field, L-inf relative to the peak
+    assert np.abs(sim - ref).max() / ref.max() < 0.03
+
+
+def test_snapshots_are_recorded():
+    medium = MediumGrid.homogeneous((24, 24, 24), 0.5)
+    field = simulate_kwave(medium, SMALL, Pose([-5.0, 0, 0], [5.0, 0, 0]),
+                           KWaveConfig(pml_size=8, domain_crossings=0.3, snapshots=4))
+    snaps = field.meta["snapshots"]
+    assert snaps.shape == (4, 24, 24, 24)
+    assert np.abs(snaps).max() > 0
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    ({"spacing": 1.0, "frequency": 1.0e6}, "too coarse"),
+    ({"frequency": -1.0}, "frequency"),
+])
+def test_preconditions(kwargs, needle):
+    medium = MediumGrid.homogeneous((24, 24, 24), kwargs.get("spacing", 0.5))
+    with pytest.raises(TfusInputError, match=needle):
+        simulate_kwave(medium, SMALL, Pose([-5.0, 0, 0], [5.0, 0, 0]), KWaveConfig(pml_size=8),
+                       frequency_hz=kwargs.get("frequency", 1.0e6) if kwargs.get("frequency", 1) > 0 else -1.0)
+
+
+def test_bowl_outside_grid_and_unstable_cfl():
+    medium = MediumGrid.homogeneous((24, 24, 24), 0.5)
+    with pytest.raises(TfusInputError, match="outside the simulation grid"):
+        simulate_kwave(medium, SMALL, Pose([-30.0, 0, 0], [-20.0, 0, 0]), KWaveConfig(pml_size=8))
+    with pytest.raises(TfusInputError, match="unstable time step"):
+        KWaveConfig(cfl=0.9)
