@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli import bench, demo, head, transducers
+from tfus.workflows.cli import bench, demo, head, simulate, transducers
 
 app = typer.Typer(
     name="tfus",
@@ -25,6 +25,7 @@ app = typer.Typer(
 app.add_typer(head.app, name="head")
 app.add_typer(transducers.app, name="transducers")
 app.add_typer(bench.app, name="bench")
+app.command("simulate")(simulate.simulate)
 app.command("demo")(demo.demo)
 
 
