@@ -71,3 +71,30 @@ def _check_parent(path: Path) -> None:
             if not parent.is_dir():
                 raise TfusInputError(f"cannot write {path}: {parent} is a file, not a folder")
             return
+
+
+class StepProgress:
+    """A rich progress bar over time steps that appears at the first update, so checks that fail before the first
+    step print only their one-line error. Use as ``with StepProgress("k-Wave") as progress: run(progress=progress)``."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self._bar = None
+        self._task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=err_console())
+            self._bar.start()
+            self._task = self._bar.add_task(self.description, total=total)
+        self._bar.update(self._task, completed=done, total=total)
+
+    def __enter__(self) -> StepProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()

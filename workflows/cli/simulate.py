@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli._common import check_output_file, err_console, print_json, user_errors
+from tfus.workflows.cli._common import StepProgress, check_output_file, err_console, print_json, user_errors
 
 
 @user_errors
@@ -41,8 +41,6 @@ def simulate(
 
       tfus simulate --head heads/ct --position 0 95 60 --target 0 20 40 --spacing 1 --out field.nii.gz
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from tfus.pipeline.engines.run import SimulationRequest, run_simulation
     from tfus.pipeline.errors import TfusInputError
     from tfus.pipeline.fields.metrics import field_metrics
@@ -61,10 +59,8 @@ def simulate(
     request = SimulationRequest(transducer=transducer, pose=pose, head=head, spacing_mm=spacing, engine=engine,
                                 device=device, frequency_hz=frequency, mapping=mapping)
     console = err_console()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeRemainingColumn(), console=console) as bar:
-        task = bar.add_task(f"{engine} time steps", total=None)
-        result = run_simulation(request, progress=lambda n, total: bar.update(task, completed=n, total=total))
+    with StepProgress(f"{engine} time steps") as progress:
+        result = run_simulation(request, progress=progress)
     metrics = field_metrics(result.field, result.medium, transducer=result.transducer, pose=pose,
                             labels=None if result.head is None else result.head.labels)
     write_field(out, result.field.amplitude, result.field.affine)
