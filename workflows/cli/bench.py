@@ -50,3 +50,114 @@ def kwave_speed(
                     f"speed-up vs k-wave-python float64: {res['speedup_vs_kwave_float64']:.1f}x, float32: "
                     f"{res['speedup_vs_kwave_float32']:.1f}x (target >= 3)   max |diff| / max |p|: "
                     f"{res['max_rel_diff_vs_kwave_float64']:.1e} (target <= 1e-4)")
+
+
+def _run_with_progress(description: str, func, **kwargs):
+    from tfus.workflows.cli._common import StepProgress
+
+    with StepProgress(description) as progress:
+        return func(progress=progress, **kwargs)
+
+
+@app.command("oneil")
+@user_errors
+def oneil(
+    spacing: Annotated[float, typer.Option(help="Grid spacing (mm); 1.0 and 0.5 are the validation points")] = 1.0,
+    device: Annotated[str, typer.Option(help="cpu or gpu")] = "cpu",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
+) -> None:
+    """itrusst-sc1 in water vs O'Neil's closed form: peak error, peak position, -6 dB extents.
+
+    Example:
+
+      tfus bench oneil --spacing 1.0
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from tfus.workflows.bench.validation import oneil_bench
+
+    r = _run_with_progress(f"O'Neil, {spacing} mm", oneil_bench, spacing_mm=spacing, device=device)
+    if as_json:
+        print_json(r)
+        return
+    t = Table("quantity", "k-Wave", "O'Neil", "difference", title=f"itrusst-sc1 in water, {spacing} mm grid")
+    t.add_row("on-axis peak (kPa)", f"{r['peak_pa'] / 1e3:.1f}", f"{r['peak_ref_pa'] / 1e3:.1f}",
+              f"{r['peak_error_percent']:+.2f} % (target |.| <= 1.5 %)")
+    t.add_row("peak position (mm from apex)", f"{r['peak_z_mm']:.2f}", f"{r['peak_z_ref_mm']:.2f}",
+              f"{r['peak_position_error_mm']:+.2f} mm (target |.| <= 0.5)")
+    t.add_row("p(R) (kPa)", f"{r['p_at_R_pa'] / 1e3:.1f}", f"{r['p_at_R_ref_pa'] / 1e3:.1f}", "")
+    t.add_row("axial -6 dB (mm)", "{:.1f}-{:.1f}".format(*r["axial_6db_mm"]),
+              "{:.1f}-{:.1f}".format(*r["axial_6db_ref_mm"]), "")
+    t.add_row("lateral -6 dB width (mm)", "{:.2f} / {:.2f}".format(*r["lateral_6db_widths_mm"]),
+              f"{r['lateral_6db_ref_mm']:.2f}", "")
+    Console().print(t)
+    Console().print(f"{r['steps']} steps, {r['ms_per_step']:.0f} ms/step, {r['wall_s']:.0f} s")
+
+
+@app.command("itrusst")
+@user_errors
+def itrusst(
+    bm: Annotated[int, typer.Option(help="Benchmark 1-6 (water, absorbing water, plate, layers, shell, layered shell)")],
+    spacing: Annotated[float, typer.Option(help="Simulation grid spacing (mm); results go on the 0.5 mm plane")] = 1.0,
+    device: Annotated[str, typer.Option(help="cpu or gpu")] = "cpu",
+    out: Annotated[Path | None, typer.Option(help="Folder for bmN_plane.nii.gz (field on the comparison plane)")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
+) -> None:
+    """One ITRUSST benchmark (Aubry et al. 2022): field on the 0.5 mm comparison plane and its focal metrics; BM1/BM2
+    against the Rayleigh integral (lossless / 1 dB/cm).
+
+    Example:
+
+      tfus bench itrusst --bm 4 --spacing 1.0 --out itrusst/
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from tfus.pipeline.errors import TfusInputError
+    from tfus.workflows.bench.validation import itrusst_bench
+
+    if bm not in range(1, 7):
+        raise TfusInputError(f"--bm must be 1 to 6, got {bm}")
+    r = _run_with_progress(f"ITRUSST BM{bm}, {spacing} mm", itrusst_bench, bm=bm, spacing_mm=spacing,
+                           device=device, out_dir=out)
+    if as_json:
+        print_json(r)
+        return
+    t = Table("metric", "value", title=f"ITRUSST BM{bm}: {r['description']} ({spacing} mm grid)")
+    for key in ("focal_pressure_pa", "focus_axial_mm", "focus_lateral_mm", "axial_6db_length_mm",
+                "lateral_6db_width_mm", "axial_3db_length_mm", "lateral_3db_width_mm", "reference",
+                "ref_focal_pressure_pa", "focal_pressure_diff_percent", "focal_position_diff_mm", "linf_percent",
+                "l2_percent"):
+        if key in r:
+            v = r[key]
+            t.add_row(key, f"{v:.4g}" if isinstance(v, float) else str(v))
+    Console().print(t)
+
+
+@app.command("cross-engine")
+@user_errors
+def cross_engine(
+    spacing: Annotated[float, typer.Option(help="Grid spacing (mm)")] = 0.5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
+) -> None:
+    """k-Wave vs FE on a 2D slice of the real head CT: relative L2 beyond the source and focal positions.
+
+    Example:
+
+      tfus bench cross-engine --spacing 0.5
+    """
+    from rich.console import Console
+
+    from tfus.workflows.bench.validation import cross_engine_bench
+
+    console = err_console()
+    with console.status("k-Wave and FE on a CT slice ...", spinner="dots"):
+        r = cross_engine_bench(spacing_mm=spacing)
+    if as_json:
+        print_json(r)
+        return
+    Console().print(f"{r['description']}, grid {r['grid']} at {spacing} mm: relative L2 {100 * r['relative_l2']:.1f} % "
+                    f"(target <= 10 %), focus distance {r['focus_distance_mm']:.2f} mm (one cell = {spacing} mm); "
+                    f"k-Wave {r['kwave_s']:.0f} s, FE {r['fem_s']:.0f} s")
