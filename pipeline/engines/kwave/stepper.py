@@ -83,6 +83,24 @@ def build_simulation(kgrid, medium, *, pml_size, pml_alpha, device: str = "cpu",
             self._div = xp.zeros(shape, dtype=self._dtype)
             self._rho = xp.zeros(shape, dtype=self._dtype)
             self._src_index = None
+            # The PML profiles are 1 outside their slabs: multiply only the slabs (exactly the same arithmetic).
+            self._slabs = []
+            for i in range(self.ndim):
+                prof = xp.asarray(self.pml_list[i]).ravel()
+                prof_sg = xp.asarray(self.pml_sg_list[i]).ravel()
+                active = np.flatnonzero(np.asarray((prof != 1) | (prof_sg != 1)).get() if xp is not np
+                                        else (prof != 1) | (prof_sg != 1))
+                slabs = []
+                if active.size:
+                    n = shape[i]
+                    lo = active[active < n // 2]
+                    hi = active[active >= n // 2]
+                    for part in (lo, hi):
+                        if part.size:
+                            sl = [slice(None)] * self.ndim
+                            sl[i] = slice(int(part.min()), int(part.max()) + 1)
+                            slabs.append(tuple(sl))
+                self._slabs.append(slabs)
             # Free what the fast step does not use (full-spectrum complex operators).
             self.op_grad_list = self.op_div_list = None
             return self
@@ -115,9 +133,12 @@ def build_simulation(kgrid, medium, *, pml_size, pml_alpha, device: str = "cpu",
                 grad = self._irfftn(self._spec, shape)
                 grad *= self.dt_over_rho0[i]
                 u = self.u[i]
-                u *= self.pml_sg_list[i]
+                pml = self.pml_sg_list[i]
+                for sl in self._slabs[i]:
+                    u[sl] *= pml[sl]
                 u -= grad
-                u *= self.pml_sg_list[i]
+                for sl in self._slabs[i]:
+                    u[sl] *= pml[sl]
             need_div = self.tau is not None
             if need_div:
                 self._div.fill(0)
@@ -127,9 +148,12 @@ def build_simulation(kgrid, medium, *, pml_size, pml_alpha, device: str = "cpu",
                     self._div += div
                 div *= self.dt_rho0
                 rho = self.rho_split[i]
-                rho *= self.pml_list[i]
+                pml = self.pml_list[i]
+                for sl in self._slabs[i]:
+                    rho[sl] *= pml[sl]
                 rho -= div
-                rho *= self.pml_list[i]
+                for sl in self._slabs[i]:
+                    rho[sl] *= pml[sl]
             if self._src_index is not None and self.t < len(self._src_signal):
                 buf = self._src_buf
                 buf[self._src_index] = self._src_weights * self._dtype(self._src_signal[self.t])
