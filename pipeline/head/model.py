@@ -66,8 +66,8 @@ class HeadModel:
     def save(self, directory: str | Path) -> None:
         """Write ``hu.nii.gz``, ``labels.nii.gz`` and ``head.json`` into ``directory`` (each written to a temporary
         name first, then renamed, so a crash never leaves a half-written file under the final name)."""
-        from tfus.pipeline.io.nifti import write_nifti
         from tfus.pipeline.io.atomic import atomic_write_text
+        from tfus.pipeline.io.nifti import write_nifti
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,7 @@ class HeadModel:
         atomic_write_text(directory / META_FILE, json.dumps(self.meta, indent=2, default=_json_default) + "\n")
 
     @classmethod
-    def load(cls, directory: str | Path) -> "HeadModel":
+    def load(cls, directory: str | Path) -> HeadModel:
         """Read a head model directory written by :meth:`save` / ``tfus head build``."""
         import nibabel as nib
 

@@ -1,4 +1,4 @@
-"""import_kwave(): offline, fast, and the host's root logger untouched (run in fresh interpreters with sockets blocked)."""
+"""import_kwave(): offline, fast, and the host's root logger untouched (fresh interpreters, sockets blocked)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """k-Wave step time: tfus's fast step vs plain k-wave-python (NumPy backend) and vs the FFT floor.
 
 The problem is a 3D heterogeneous medium (water with a skull-like shell, Stokes absorption) and a focused bowl sized to
-the domain (1 mm grid, 4 points per wavelength in water), on a total grid of ``n``^3 points (PML included). Both solvers start from the same inputs; the fields after the timed
-steps must agree to 1e-4 (relative to the peak). The FFT floor is the time of exactly the real FFTs one fast step
+the domain (1 mm grid, 4 points per wavelength in water), on a total grid of ``n``^3 points (PML included). Both
+solvers start from the same inputs; the fields after the timed steps must agree to 1e-4 (relative to the peak). The
+FFT floor is the time of exactly the real FFTs one fast step
 performs (1 + 3 forward/inverse pairs for gradient and divergence + the source's k-space correction), measured on the
 same arrays with the same backend.
 

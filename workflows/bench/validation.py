@@ -59,9 +59,11 @@ def oneil_bench(spacing_mm: float = 1.0, device: str = "cpu", progress=None) -> 
         peak_z, peak = axial[i], line[i]
     p_r = float(plane_sample(field.amplitude, field.affine, np.array([[64.0, 0.0, 0.0]]))[0])
     return {
-        "spacing_mm": spacing_mm, "wall_s": wall, "steps": field.meta["steps"], "ms_per_step": field.meta["ms_per_step"],
+        "spacing_mm": spacing_mm, "wall_s": wall, "steps": field.meta["steps"],
+        "ms_per_step": field.meta["ms_per_step"],
         "peak_pa": float(peak), "peak_ref_pa": ref.peak_pa, "peak_error_percent": 100 * (peak / ref.peak_pa - 1),
-        "peak_z_mm": float(peak_z), "peak_z_ref_mm": ref.peak_z_mm, "peak_position_error_mm": float(peak_z - ref.peak_z_mm),
+        "peak_z_mm": float(peak_z), "peak_z_ref_mm": ref.peak_z_mm,
+        "peak_position_error_mm": float(peak_z - ref.peak_z_mm),
         "p_at_R_pa": p_r, "p_at_R_ref_pa": ref.focal_pressure_pa,
         "axial_6db_mm": list(m.axial_6db_mm), "axial_6db_ref_mm": list(ref.axial_6db_mm),
         "lateral_6db_widths_mm": list(m.lateral_6db_widths_mm), "lateral_6db_ref_mm": ref.lateral_6db_width_mm,

@@ -98,7 +98,8 @@ def oneil(
 @app.command("itrusst")
 @user_errors
 def itrusst(
-    bm: Annotated[int, typer.Option(help="Benchmark 1-6 (water, absorbing water, plate, layers, shell, layered shell)")],
+    bm: Annotated[int, typer.Option(help="Benchmark 1-6 (water, absorbing water, plate, layers, shell, "
+                                          "layered shell)")],
     spacing: Annotated[float, typer.Option(help="Simulation grid spacing (mm); results go on the 0.5 mm plane")] = 1.0,
     device: Annotated[str, typer.Option(help="cpu or gpu")] = "cpu",
     out: Annotated[Path | None, typer.Option(help="Folder for bmN_plane.nii.gz (field on the comparison plane)")]

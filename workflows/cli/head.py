@@ -21,7 +21,8 @@ def build(
     out: Annotated[Path, typer.Option("--out", help="Output folder for hu.nii.gz, labels.nii.gz, head.json, head.png")],
     modality: Annotated[str, typer.Option(help="auto (file tag or intensities), ct or t1")] = "auto",
     spacing: Annotated[float, typer.Option(help="Isotropic grid spacing of the head model (mm)")] = 1.0,
-    png: Annotated[Path | None, typer.Option(help="Where to write the slice overlay PNG [default: OUT/head.png]")] = None,
+    png: Annotated[Path | None, typer.Option(help="Where to write the slice overlay PNG [default: OUT/head.png]")] \
+    = None,
     seed: Annotated[int, typer.Option(help="Seed of the T1 template registration")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout")] = False,
 ) -> None:

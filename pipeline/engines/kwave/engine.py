@@ -87,7 +87,7 @@ def prepare(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: 
             frequency_hz: float | None = None):
     """Build the k-Wave grid, medium and source for a run and check the preconditions; returns a namespace with the
     simulation inputs (used by :func:`simulate_kwave` and by the speed benchmark)."""
-    kwave = import_kwave()
+    import_kwave()
     from kwave.kgrid import kWaveGrid
     from kwave.utils.kwave_array import kWaveArray
 

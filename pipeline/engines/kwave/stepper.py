@@ -54,7 +54,7 @@ def _half(op, shape):
 def build_simulation(kgrid, medium, *, pml_size, pml_alpha, device: str = "cpu", dtype=np.float32):
     """Construct a :class:`FastSimulation` (subclass of k-wave-python's ``Simulation``) for a kWaveGrid with its
     time axis set and a kWaveMedium; the source is added later with :meth:`FastSimulation.set_source`."""
-    kwave = import_kwave()
+    import_kwave()
     from kwave.solvers.kspace_solver import Simulation
 
     class FastSimulation(Simulation):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfus.pipeline.engines.field import MediumGrid
 from tfus.pipeline.engines.fem import FemConfig, simulate_fem_time
+from tfus.pipeline.engines.field import MediumGrid
 from tfus.pipeline.engines.kwave.config import KWaveConfig
 from tfus.pipeline.engines.kwave.engine import simulate_kwave
 from tfus.pipeline.engines.sources import BowlSource
