@@ -67,8 +67,8 @@ def segment_ct(hu: np.ndarray, spacing_mm: float) -> np.ndarray:
 
 def _intracranial(bone: np.ndarray, soft: np.ndarray, head: np.ndarray, s: float, ball_mm: float = 12.0) -> np.ndarray:
     """Soft tissue that a ball of radius ``ball_mm`` rolling in from the air around the head cannot reach without
-    passing through bone: gaps in the skull narrower than the ball (sutures, foramina, a thin temporal squama below 300 HU,
-    the spinal canal) stop it, so the cranial cavity stays closed even where the bone mask is not."""
+    passing through bone: gaps in the skull narrower than the ball (sutures, foramina, a thin temporal squama below
+    300 HU, the spinal canal) stop it, so the cranial cavity stays closed even where the bone mask is not."""
     walls = np.pad(bone, 1, constant_values=True)  # the image faces are walls: a cut neck is no way in
     centres = (morph.distance_mm(walls, s) > ball_mm)[1:-1, 1:-1, 1:-1]
     lab, _ = ndi.label(centres)
