@@ -34,8 +34,12 @@ class KWaveConfig:
         bli_tolerance: Band-limited interpolation tolerance of the off-grid bowl source (``kWaveArray``): smaller
             is more accurate and spreads the source over more grid points.
         upsampling_rate: Integration points per grid spacing on the bowl surface (``kWaveArray``).
-        snapshots: If > 0, also keep this many equally spaced pressure snapshots over the last recorded period
-            (time-resolved output for 4D surrogates).
+        snapshots: If > 0, also keep this many equally spaced pressure snapshots: over the last period for a
+            continuous wave, over the whole run for a tone burst (time-resolved output for 4D surrogates).
+        burst_cycles: If > 0, drive a Hann-windowed tone burst of this many cycles instead of a continuous wave;
+            the run then records the peak positive and negative pressure maps (``meta["p_max"]``, ``meta["p_min"]``)
+            and the snapshots; amplitude/phase of the returned field hold the DFT at the driving frequency over the
+            whole run (not a steady state).
     """
 
     cfl: float = 0.3
@@ -48,12 +52,15 @@ class KWaveConfig:
     bli_tolerance: float = 0.05
     upsampling_rate: int = 10
     snapshots: int = 0
+    burst_cycles: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.cfl <= 0.5:
             raise TfusInputError(f"unstable time step: CFL {self.cfl} must be in (0, 0.5]; use 0.3")
         if self.device not in DEVICES:
             raise TfusInputError(f"unknown device {self.device!r}; use cpu or gpu")
+        if self.snapshots < 0 or self.burst_cycles < 0:
+            raise TfusInputError("snapshots and burst_cycles must be >= 0")
         if self.pml_size < 8 or self.record_periods < 1 or self.ramp_periods < 0 or self.domain_crossings <= 0:
             raise TfusInputError("k-Wave settings out of range: pml_size >= 8, record_periods >= 1, "
                                  "ramp_periods >= 0, domain_crossings > 0")

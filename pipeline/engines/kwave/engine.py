@@ -83,6 +83,14 @@ def cw_signal(n_steps: int, dt: float, frequency_hz: float, amplitude: float, ra
     return amplitude * ramp * np.sin(2 * np.pi * frequency_hz * t)
 
 
+def tone_burst(n_steps: int, dt: float, frequency_hz: float, amplitude: float, cycles: int) -> np.ndarray:
+    """``amplitude * hann * sin(2 pi f t)`` over ``cycles`` periods, then zero."""
+    t = np.arange(n_steps) * dt
+    length = cycles / frequency_hz
+    window = np.where(t < length, np.sin(np.pi * t / length) ** 2, 0.0)
+    return amplitude * window * np.sin(2 * np.pi * frequency_hz * t)
+
+
 def prepare(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: KWaveConfig,
             frequency_hz: float | None = None):
     """Build the k-Wave grid, medium and source for a run and check the preconditions; returns a namespace with the
@@ -128,7 +136,10 @@ def prepare(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: 
     index = np.flatnonzero(mask.ravel(order="C"))
     c_src = kmedium.sound_speed.ravel()[index].astype(float)
     scale = 2 * dt / (medium.ndim * c_src * dx)  # k-Wave's additive pressure-source scaling
-    signal = cw_signal(n_steps, dt, f, transducer.source_amplitude_pa, config.ramp_periods)
+    if config.burst_cycles > 0:
+        signal = tone_burst(n_steps, dt, f, transducer.source_amplitude_pa, config.burst_cycles)
+    else:
+        signal = cw_signal(n_steps, dt, f, transducer.source_amplitude_pa, config.ramp_periods)
     return SimpleNamespace(kgrid=kgrid, medium=kmedium, mask=mask, index=index, weights=weights, scale=scale,
                            signal=signal, dt=dt, ppp=ppp, n_steps=n_steps, pml=pml, frequency_hz=f, ppw=ppw)
 
@@ -148,17 +159,23 @@ def simulate_kwave(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, c
     sim.set_source(run.index, run.weights, run.signal, run.scale)
     interior = tuple(slice(run.pml, run.pml + n) for n in medium.shape)
     acc = DFTAccumulator(medium.shape, run.frequency_hz, run.dt, xp=xp)
-    record_from = run.n_steps - config.record_periods * run.ppp
+    burst = config.burst_cycles > 0
+    record_from = 0 if burst else run.n_steps - config.record_periods * run.ppp
     snap_steps = set()
     if config.snapshots > 0:
-        snap_steps = {run.n_steps - run.ppp + int(round(k * run.ppp / config.snapshots))
-                      for k in range(config.snapshots)}
+        first, span = (0, run.n_steps) if burst else (run.n_steps - run.ppp, run.ppp)
+        snap_steps = {first + int(round(k * span / config.snapshots)) for k in range(config.snapshots)}
+    p_max = xp.zeros(medium.shape, np.float32) if burst else None
+    p_min = xp.zeros(medium.shape, np.float32) if burst else None
     snapshots = []
     t_setup = time.perf_counter()
     for n in range(run.n_steps):
         sim.step()
         if n >= record_from:
             acc.add(sim.p[interior], (n + 1) * run.dt)
+        if burst:
+            xp.maximum(p_max, sim.p[interior], out=p_max)
+            xp.minimum(p_min, sim.p[interior], out=p_min)
         if n in snap_steps:
             snap = sim.p[interior]
             snapshots.append(np.asarray(snap.get() if hasattr(snap, "get") else snap, np.float32).copy())
@@ -175,6 +192,9 @@ def simulate_kwave(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, c
             "run_s": t_end - t_setup, "ms_per_step": 1e3 * (t_end - t_setup) / run.n_steps}
     if snapshots:
         meta["snapshots"] = np.stack(snapshots)
-        meta["snapshot_dt_s"] = run.dt * run.ppp / config.snapshots
+        meta["snapshot_dt_s"] = run.dt * (run.n_steps if burst else run.ppp) / config.snapshots
+    if burst:
+        meta["p_max"] = np.asarray(p_max.get() if hasattr(p_max, "get") else p_max)
+        meta["p_min"] = np.asarray(p_min.get() if hasattr(p_min, "get") else p_min)
     return SteadyStateField(amplitude=amplitude, phase=phase, affine=np.asarray(medium.affine, float),
                             frequency_hz=run.frequency_hz, meta=meta)

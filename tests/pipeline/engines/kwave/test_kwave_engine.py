@@ -83,6 +83,17 @@ def test_snapshots_are_recorded():
     assert np.abs(snaps).max() > 0
 
 
+def test_tone_burst_records_snapshots_and_peak_maps():
+    medium = MediumGrid.homogeneous((24, 24, 24), 0.5)
+    field = simulate_kwave(medium, SMALL, Pose([-5.0, 0, 0], [5.0, 0, 0]),
+                           KWaveConfig(pml_size=8, domain_crossings=0.5, burst_cycles=3, snapshots=6))
+    snaps, p_max, p_min = field.meta["snapshots"], field.meta["p_max"], field.meta["p_min"]
+    assert snaps.shape == (6, 24, 24, 24)
+    # the peak maps bound every snapshot, and a focused burst has a positive and a negative phase
+    assert np.all(p_max >= snaps.max(axis=0) - 1e-3) and np.all(p_min <= snaps.min(axis=0) + 1e-3)
+    assert p_max.max() > 0 > p_min.min()
+
+
 @pytest.mark.parametrize("kwargs,needle", [
     ({"spacing": 1.0, "frequency": 1.0e6}, "too coarse"),
     ({"frequency": -1.0}, "frequency"),
