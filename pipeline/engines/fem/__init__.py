@@ -2,7 +2,8 @@
 
 Both solvers take a :class:`~tfus.pipeline.engines.field.MediumGrid` and a source from
 :mod:`tfus.pipeline.engines.sources` and return a :class:`~tfus.pipeline.engines.field.SteadyStateField` on the
-medium grid (mesh nodes = voxel centres). Absorption is ignored (lossless).
+medium grid (mesh nodes = voxel centres). Absorption (``alpha_coeff``, ``alpha_power``) is applied at the driving
+frequency: a complex wavenumber in the Helmholtz solver, a damping term in the time domain.
 
 Example:
     >>> from tfus.pipeline.engines.field import MediumGrid

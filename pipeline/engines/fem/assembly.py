@@ -60,10 +60,10 @@ def stiffness_form(stretch=None, dtype=np.float64) -> BilinearForm:
     return BilinearForm(form, dtype=np.complex128)
 
 
-def mass_form(stretch=None) -> BilinearForm:
-    """``am u v`` (times ``prod(s)`` with a stretch)."""
+def mass_form(stretch=None, dtype=np.float64) -> BilinearForm:
+    """``am u v`` (times ``prod(s)`` with a stretch; ``dtype`` complex for a complex ``am``)."""
     if stretch is None:
-        return BilinearForm(lambda u, v, w: w.am * u * v)
+        return BilinearForm(lambda u, v, w: w.am * u * v, dtype=dtype)
     return BilinearForm(lambda u, v, w: w.am * np.prod(stretch(w.x), axis=0) * u * v, dtype=np.complex128)
 
 

@@ -35,7 +35,7 @@ _S2 = {"gauss": 1.0 / 3.0, "modified": 2.0 / 3.0}
 
 def _mass_1d(xi, quadrature: str, mass: str):
     if mass == "lumped":
-        return np.ones_like(np.asarray(xi, float))
+        return np.ones_like(np.asarray(xi, complex if np.iscomplexobj(xi) else float))
     return 1.0 - (1.0 - _S2[quadrature]) * (1.0 - np.cos(xi)) / 2.0
 
 
@@ -49,8 +49,11 @@ def time_ratio(kh, cfl: float | None):
 
 def correction_factors(kh, quadrature: str, mass: str, ratio=1.0) -> tuple[np.ndarray, np.ndarray]:
     """``(alpha, gamma)``: compressibility scaling and source scaling (module docstring) for ``kh = w h / c``
-    (array) and the time-discretisation ratio ``r``."""
-    kh = np.asarray(kh, float)
+    (array) and the time-discretisation ratio ``r``. A complex ``kh = kappa h`` (``kappa = w/c - i alpha``, an
+    absorbing medium) gives the complex scaling that puts the discrete wavenumber along the axes at ``kappa``
+    (multiply by ``(kappa c / w)^2``: the returned ``alpha`` is relative to ``(kappa h)^2``)."""
+    kh = np.asarray(kh)
+    kh = kh.astype(complex if np.iscomplexobj(kh) else float)
     m_axis = _mass_1d(kh, quadrature, mass)
     alpha = (2.0 - 2.0 * np.cos(kh)) / (ratio * kh**2 * m_axis)
     dm = 0.0 if mass == "lumped" else (1.0 - _S2[quadrature]) * np.sin(kh) / 2.0  # -m'(kh)

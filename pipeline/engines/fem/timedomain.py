@@ -6,8 +6,13 @@ Semi-discrete system (C order of the padded grid, :mod:`.assembly`): ``m p'' + d
 * ``m`` the lumped mass: each node's own voxel compressibility ``1/(rho c^2)`` times ``int phi_i`` (``h^d`` inside).
   In a uniform medium this is the row-sum lumping of the mass matrix; at an interface it keeps every voxel's
   compressibility in its own voxel (in 1D ~9x smaller transmission error than element-averaged lumping);
-* ``d = b + sigma m`` the diagonal damping: lumped first-order absorbing boundary ``b`` (``int_G (1/(rho c))
-  phi_i``, Engquist-Majda ``dp/dn = -p_t / c``) plus the sponge ``sigma`` (:mod:`.layers`);
+* ``d = b + sigma m + a_d`` the diagonal damping: lumped first-order absorbing boundary ``b`` (``int_G (1/(rho c))
+  phi_i``, Engquist-Majda ``dp/dn = -p_t / c``), the sponge ``sigma`` (:mod:`.layers`) and the medium absorption
+  ``a_d = (2 alpha / (rho c)) int phi_i`` (lumped), with ``alpha`` the absorption at the driving frequency in Np/m
+  (:func:`absorption_np_per_m`): the term ``(2 alpha / (rho c)) p_t`` of
+  ``(1/(rho c^2)) p_tt + (2 alpha / (rho c)) p_t - div((1/rho) grad p) = dQ/dt`` makes a plane wave at the driving
+  frequency decay as ``exp(-alpha x)`` (weak absorption, ``alpha c / w << 1``; single-frequency, no power-law
+  dispersion);
 * ``F = load * s'(t)`` with the volume-velocity load of :mod:`.source`.
 
 Central differences in time, damping averaged over ``n +- 1`` (semi-implicit, still diagonal)::
@@ -22,7 +27,10 @@ are scaled per node so that the discrete wavenumber along the axes is exact at t
 The source ``s(t) = ramp(t) cos(w t)`` (raised-cosine ramp over ``ramp_periods``) runs for the ramp plus
 ``settle_transits`` crossings of the padded domain diagonal at the slowest speed, rounded up to whole periods, then
 ``periods_recorded`` periods are accumulated by a single-bin DFT (dt = period / whole number of steps).
-Absorption (``alpha_coeff``) is ignored by this engine: the field is lossless (recorded in ``meta``).
+Absorption (``alpha_coeff``, ``alpha_power``) enters as the damping ``a_d`` above, evaluated at the driving frequency;
+with the dispersion correction its coefficient is ``2 sin(kh) sinh(alpha h) / (rho h^2 sin(w dt)/dt)`` (instead of
+``2 alpha / (rho c)``, the same to leading order), which makes the discrete decay rate along the axes exact at that
+frequency for weak absorption.
 
 In steady state the scheme solves exactly ``(K - w~^2 m + i (sin(w dt)/dt) d) P = i w load`` with ``w~ = (2/dt)
 sin(w dt / 2)``: :func:`fem_time_steady_state` solves that sparse system directly (the infinitely long run; used to
@@ -101,6 +109,12 @@ def material(medium: MediumGrid, gm: GridMesh) -> dict:
     return {"rho": rho, "c": c, "a": a, "ak": 1.0 / gm.element_mean(rho), "am": gm.element_mean(a)}
 
 
+def absorption_np_per_m(medium: MediumGrid, gm: GridMesh, frequency_hz: float) -> np.ndarray:
+    """Padded nodal absorption at ``frequency_hz`` in Np/m: ``alpha_coeff (f / 1 MHz)^y`` dB/cm ``* 100 / 8.686``."""
+    db_per_cm = np.asarray(medium.alpha_coeff, float) * (frequency_hz / 1e6) ** float(medium.alpha_power)
+    return gm.padded(db_per_cm * 100.0 / (20.0 / np.log(10.0)))
+
+
 def build_time_system(medium: MediumGrid, source, config: FemConfig | None = None) -> TimeDomainSystem:
     """Check the inputs, build the mesh, the source and the operators, and fix the time axis."""
     config = config or FemConfig()
@@ -148,6 +162,16 @@ def build_time_system(medium: MediumGrid, source, config: FemConfig | None = Non
     if gm.pad and max(gm.pad) > 0:
         coords = gm.grid_coordinates().reshape(-1, gm.ndim).T
         damping += Layers.of(gm, axes).sponge(coords, c_max, config.sponge_reflection) * mass
+    alpha_np = absorption_np_per_m(medium, gm, f)
+    if np.any(alpha_np > 0):
+        if config.dispersion_correction:
+            # The steady state sees (sin(w dt)/dt) d; along the axes the lumped symbol is (2 - 2 cos(kappa h)) / h^2
+            # with kappa = w/c - i alpha, whose imaginary part -2 sin(kh) sinh(alpha h) this coefficient matches
+            # (-> 2 alpha / (rho c) as h, dt -> 0).
+            coeff = 2.0 * np.sin(kh) * np.sinh(alpha_np * h) / (mat["rho"] * h * h * np.sin(omega * dt) / dt)
+        else:
+            coeff = 2.0 * alpha_np / (mat["rho"] * mat["c"])
+        damping += ops["g"] * coeff.reshape(-1)
 
     diagonal = float(np.linalg.norm((np.array(gm.shape) - 1) * h))
     settle = config.ramp_periods * period + config.settle_transits * diagonal / c_min
@@ -157,7 +181,8 @@ def build_time_system(medium: MediumGrid, source, config: FemConfig | None = Non
             "cfl": dt * c_max / h, "steps_per_period": spp, "n_steps": n_steps, "pad_cells": gm.pad,
             "nodes": gm.n_nodes, "quadrature": config.quadrature, "absorbing_axes": axes,
             "dispersion_correction": config.dispersion_correction,
-            "absorption": "ignored (lossless)", **src_meta}
+            "absorption": "damping term at the driving frequency" if np.any(alpha_np > 0) else "none (alpha_coeff 0)",
+            **src_meta}
     return TimeDomainSystem(gm, stiffness, mass, damping, load, f, dt, spp, n_steps, n_record,
                             config.ramp_periods * period, meta)
 
@@ -212,7 +237,7 @@ def simulate_fem_time(medium: MediumGrid, source, config: FemConfig | None = Non
     """Steady-state CW field (amplitude Pa, phase rad) of ``source`` in ``medium`` by explicit time stepping.
 
     Args:
-        medium: The medium (2D or 3D, isotropic grid); absorption is ignored.
+        medium: The medium (2D or 3D, isotropic grid); absorption at the driving frequency as a damping term.
         source: :class:`~tfus.pipeline.engines.sources.BowlSource` or
             :class:`~tfus.pipeline.engines.sources.PointSource`.
         config: :class:`~tfus.pipeline.engines.fem.config.FemConfig`.
