@@ -84,3 +84,24 @@ def water_medium(transducer: BowlTransducer, pose: Pose, spacing_mm: float, marg
     hi = np.ceil((pts.max(axis=0) + margin_mm) / spacing_mm) * spacing_mm
     shape = tuple(int(round(v)) + 1 for v in (hi - lo) / spacing_mm)
     return MediumGrid.homogeneous(shape, spacing_mm, *WATER, alpha_power=2.0, origin_mm=tuple(lo))
+
+
+def pad_for_bowl(head: HeadModel, transducer: BowlTransducer, pose: Pose, margin_mm: float = 3.0
+                 ) -> tuple[HeadModel, tuple[slice, ...]]:
+    """The head model padded with air (coupling water in the medium) so the whole bowl lies ``margin_mm`` inside the
+    grid, and the slices that cut the original grid back out of the padded one. Head images often end at the scalp;
+    a transducer sits outside them."""
+    pts = bowl_surface_points(transducer, pose, head.spacing_mm)
+    idx = head.world_to_voxel(pts)
+    m = margin_mm / head.spacing_mm
+    lo = np.maximum(0, np.ceil(-(idx.min(axis=0) - m))).astype(int)
+    hi = np.maximum(0, np.ceil(idx.max(axis=0) + m - (np.array(head.shape) - 1))).astype(int)
+    if not lo.any() and not hi.any():
+        return head, tuple(slice(None) for _ in range(3))
+    pad = tuple(zip(lo.tolist(), hi.tolist(), strict=True))
+    affine = np.array(head.affine, float)
+    affine[:3, 3] = head.voxel_to_world(-lo.astype(float))
+    padded = HeadModel(hu=np.pad(head.hu, pad, constant_values=-1000.0),
+                       labels=np.pad(head.labels, pad, constant_values=0), affine=affine, meta=dict(head.meta))
+    crop = tuple(slice(int(a), int(a) + n) for a, n in zip(lo, head.shape, strict=True))
+    return padded, crop

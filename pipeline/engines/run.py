@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from tfus.pipeline.engines.field import MediumGrid, SteadyStateField
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.head.model import HeadModel
@@ -57,7 +59,13 @@ class SimulationResult:
 def run_simulation(request: SimulationRequest,
                    progress: Callable[[int, int], None] | None = None) -> SimulationResult:
     """Build the medium, check the preconditions, run the engine."""
-    from tfus.pipeline.engines.problem import check_pose_outside_head, head_on_grid, medium_from_head, water_medium
+    from tfus.pipeline.engines.problem import (
+        check_pose_outside_head,
+        head_on_grid,
+        medium_from_head,
+        pad_for_bowl,
+        water_medium,
+    )
 
     bowl = request.transducer if isinstance(request.transducer, BowlTransducer) else \
         load_transducer(request.transducer)
@@ -66,10 +74,12 @@ def run_simulation(request: SimulationRequest,
 
         bowl = replace(bowl, frequency_hz=float(request.frequency_hz))
     head = None
+    crop = None
     if request.head is not None:
         head = head_on_grid(HeadModel.load(request.head), request.spacing_mm)
         check_pose_outside_head(head, bowl, request.pose)
-        medium = medium_from_head(head, request.mapping, request.coupling)
+        padded, crop = pad_for_bowl(head, bowl, request.pose)
+        medium = medium_from_head(padded, request.mapping, request.coupling)
     else:
         medium = water_medium(bowl, request.pose, request.spacing_mm or 1.0)
     if request.engine == "kwave":
@@ -85,4 +95,8 @@ def run_simulation(request: SimulationRequest,
 
         field = simulate_fem_time(medium, BowlSource(bowl, request.pose), FemConfig(frequency_hz=bowl.frequency_hz),
                                   progress=progress)
+    if crop is not None and any(c != slice(None) for c in crop):  # back onto the head model's own grid
+        field = SteadyStateField(field.amplitude[crop], field.phase[crop], np.asarray(head.affine, float),
+                                 field.frequency_hz, field.meta)
+        medium = medium_from_head(head, request.mapping, request.coupling)
     return SimulationResult(field=field, medium=medium, head=head, transducer=bowl)

@@ -57,7 +57,7 @@ def test_water_outputs(water_run):
 @pytest.fixture(scope="module")
 def small_head(tmp_path_factory):
     geometry = PhantomGeometry(radii_mm=(10.0, 11.0, 10.5), scalp_mm=1.5, outer_table_mm=1.0, diploe_mm=1.0,
-                               inner_table_mm=1.0, neck_radius_mm=6.0, margin_mm=6.0)
+                               inner_table_mm=1.0, neck_radius_mm=6.0, margin_mm=1.0)  # the bowl lies outside: padded
     head = ellipsoid_head(spacing_mm=0.5, geometry=geometry)
     out = tmp_path_factory.mktemp("head") / "small"
     head.save(out)
