@@ -141,7 +141,7 @@ def cross_engine_bench(spacing_mm: float = 0.5, frequency_hz: float = 5e5, progr
     from tfus.pipeline.engines.kwave.config import KWaveConfig
     from tfus.pipeline.engines.kwave.engine import simulate_kwave
     from tfus.pipeline.engines.sources import BowlSource
-    from tfus.pipeline.transducers import Pose, load_transducer
+    from tfus.pipeline.transducers import load_transducer
 
     medium, source_pose, description = ct_slice_medium(spacing_mm)
     bowl = replace(load_transducer("itrusst-sc1"), frequency_hz=frequency_hz)
@@ -165,7 +165,6 @@ def cross_engine_bench(spacing_mm: float = 0.5, frequency_hz: float = 5e5, progr
     ba, bb = kw.amplitude[brain], fe.amplitude[brain]
     ia = np.unravel_index(np.argmax(np.where(brain, kw.amplitude, 0)), medium.shape)
     ib = np.unravel_index(np.argmax(np.where(brain, fe.amplitude, 0)), medium.shape)
-    _ = Pose
     return {"brain_relative_l2": float(np.linalg.norm(ba - bb) / np.linalg.norm(bb)),
             "brain_kwave_focus_mm": medium.index_to_world(np.array(ia)).tolist(),
             "brain_fem_focus_mm": medium.index_to_world(np.array(ib)).tolist(),
