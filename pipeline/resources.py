@@ -29,3 +29,14 @@ def built_data_dir() -> Path:
     ``data/heads/built`` inside the (editable) source tree."""
     env = os.environ.get("TFUS_DATA_DIR")
     return Path(env) if env else data_path("heads", "built")
+
+
+def bundled_heads() -> dict[str, Path]:
+    """Name -> image path of every head available offline: the committed T1s and the volumes built at setup."""
+    heads = {"mni152_t1": data_path("heads", "mni152_t1_2mm.nii.gz"), "itk_t1": data_path("heads", "itk_t1.nii.gz")}
+    built = built_data_dir()
+    for name, file in [("cranium_ct", "cranium_ct.nii.gz"), ("colin27_t1", "colin27_t1.nii.gz"),
+                       ("pycortex_s1_t1", "pycortex_s1_t1.nii.gz")]:
+        if (built / file).is_file():
+            heads[name] = built / file
+    return heads

@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tfus.pipeline.resources import built_data_dir, data_path
+from tfus.pipeline.resources import bundled_heads
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,6 @@ class DemoConfig:
     poses_per_head: int = 8
     transducer: str = "itrusst-sc1"
     seed: int = 0
-
-
-def bundled_heads() -> dict[str, Path]:
-    """Name -> image path of every head available offline: the committed T1s and the volumes built at setup."""
-    heads = {"mni152_t1": data_path("heads", "mni152_t1_2mm.nii.gz"), "itk_t1": data_path("heads", "itk_t1.nii.gz")}
-    built = built_data_dir()
-    for name, file in [("cranium_ct", "cranium_ct.nii.gz"), ("colin27_t1", "colin27_t1.nii.gz"),
-                       ("pycortex_s1_t1", "pycortex_s1_t1.nii.gz")]:
-        if (built / file).is_file():
-            heads[name] = built / file
-    return heads
 
 
 def run_demo(workdir: Path, config: DemoConfig, progress=None) -> Path:

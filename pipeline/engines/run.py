@@ -11,12 +11,13 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from tfus.pipeline.engines.field import MediumGrid, SteadyStateField
+from tfus.pipeline.engines.kwave.config import KWaveConfig
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.head.model import HeadModel
 from tfus.pipeline.transducers import BowlTransducer, Pose, load_transducer
@@ -26,18 +27,20 @@ ENGINES = ("kwave", "fem")
 
 @dataclass(frozen=True)
 class SimulationRequest:
-    """What to simulate. ``head`` is a head-model folder (None: water); ``spacing_mm`` resamples the head (or sizes
-    the water box; default: the head's own spacing, 1 mm in water); ``frequency_hz`` overrides the transducer's."""
+    """What to simulate. ``head`` is a head-model folder or a :class:`HeadModel` (None: water); ``spacing_mm``
+    resamples the head (or sizes the water box; default: the head's own spacing, 1 mm in water); ``frequency_hz``
+    overrides the transducer's."""
 
     transducer: str | BowlTransducer
     pose: Pose
-    head: str | Path | None = None
+    head: str | Path | HeadModel | None = None
     spacing_mm: float | None = None
     engine: str = "kwave"
     device: str = "cpu"
     frequency_hz: float | None = None
     mapping: str = "itrusst"
     coupling: str = "water"
+    kwave: KWaveConfig | None = None  # k-Wave settings (default KWaveConfig(); ``device`` above wins)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -70,23 +73,22 @@ def run_simulation(request: SimulationRequest,
     bowl = request.transducer if isinstance(request.transducer, BowlTransducer) else \
         load_transducer(request.transducer)
     if request.frequency_hz is not None:
-        from dataclasses import replace
-
         bowl = replace(bowl, frequency_hz=float(request.frequency_hz))
     head = None
     crop = None
     if request.head is not None:
-        head = head_on_grid(HeadModel.load(request.head), request.spacing_mm)
+        loaded = request.head if isinstance(request.head, HeadModel) else HeadModel.load(request.head)
+        head = head_on_grid(loaded, request.spacing_mm)
         check_pose_outside_head(head, bowl, request.pose)
         padded, crop = pad_for_bowl(head, bowl, request.pose)
         medium = medium_from_head(padded, request.mapping, request.coupling)
     else:
         medium = water_medium(bowl, request.pose, request.spacing_mm or 1.0)
     if request.engine == "kwave":
-        from tfus.pipeline.engines.kwave.config import KWaveConfig
         from tfus.pipeline.engines.kwave.engine import simulate_kwave
 
-        field = simulate_kwave(medium, bowl, request.pose, KWaveConfig(device=request.device), progress=progress)
+        kwave = replace(request.kwave or KWaveConfig(), device=request.device)
+        field = simulate_kwave(medium, bowl, request.pose, kwave, progress=progress)
     else:
         if request.device != "cpu":
             raise TfusInputError("the FE engine runs on the CPU; use --device cpu")
@@ -96,7 +98,10 @@ def run_simulation(request: SimulationRequest,
         field = simulate_fem_time(medium, BowlSource(bowl, request.pose), FemConfig(frequency_hz=bowl.frequency_hz),
                                   progress=progress)
     if crop is not None and any(c != slice(None) for c in crop):  # back onto the head model's own grid
+        meta = dict(field.meta)
+        if "snapshots" in meta:
+            meta["snapshots"] = meta["snapshots"][(slice(None), *crop)]
         field = SteadyStateField(field.amplitude[crop], field.phase[crop], np.asarray(head.affine, float),
-                                 field.frequency_hz, field.meta)
+                                 field.frequency_hz, meta)
         medium = medium_from_head(head, request.mapping, request.coupling)
     return SimulationResult(field=field, medium=medium, head=head, transducer=bowl)

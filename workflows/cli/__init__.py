@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli import bench, demo, head, simulate, transducers
+from tfus.workflows.cli import bench, data, demo, generate, head, info, simulate, transducers
 
 app = typer.Typer(
     name="tfus",
@@ -25,8 +25,11 @@ app = typer.Typer(
 app.add_typer(head.app, name="head")
 app.add_typer(transducers.app, name="transducers")
 app.add_typer(bench.app, name="bench")
+app.add_typer(data.app, name="data")
 app.command("simulate")(simulate.simulate)
+app.command("generate")(generate.generate)
 app.command("demo")(demo.demo)
+app.command("info")(info.info)
 
 
 def _version(value: bool) -> None:

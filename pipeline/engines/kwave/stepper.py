@@ -31,12 +31,24 @@ import numpy as np
 from tfus.pipeline.kwave_compat import import_kwave
 
 
+def cpu_threads() -> int:
+    """Threads for the CPU step: ``TFUS_THREADS`` if set (dataset workers sharing a machine set it), else all
+    cores this process may use."""
+    value = os.environ.get("TFUS_THREADS", "")
+    if value.strip():
+        return max(1, int(value))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def _fft_backend(xp):
-    """(rfftn, irfftn) for NumPy (scipy.fft, all cores) or CuPy arrays."""
+    """(rfftn, irfftn) for NumPy (scipy.fft, :func:`cpu_threads` workers) or CuPy arrays."""
     if xp is np:
         import scipy.fft as sfft
 
-        workers = os.cpu_count() or 1
+        workers = cpu_threads()
         return (lambda a: sfft.rfftn(a, workers=workers, overwrite_x=False),
                 lambda a, s: sfft.irfftn(a, s=s, workers=workers, overwrite_x=True))
     import cupyx.scipy.fft as cfft  # pragma: no cover - GPU only
@@ -127,8 +139,11 @@ def build_simulation(kgrid, medium, *, pml_size, pml_alpha, device: str = "cpu",
             return self
 
         def _setup_fused(self, shape):
+            import numba
+
             from tfus.pipeline.engines.kwave import fused
 
+            numba.set_num_threads(min(cpu_threads(), numba.config.NUMBA_NUM_THREADS))
             dt = self._dtype
             self._f_dt_over_rho0 = [fused.grid_array(v, shape, dt) for v in self.dt_over_rho0]
             self._f_dt_rho0 = fused.grid_array(self.dt_rho0, shape, dt)

@@ -1,0 +1,137 @@
+"""Reading a store: sample status, a summary (:func:`store_info`) and :class:`SampleStore`, a picklable per-sample
+reader for training (surrogates) that yields numpy arrays of complete samples only.
+
+Example:
+    >>> from tfus.pipeline.store import SampleStore
+    >>> ds = SampleStore("dataset.zarr", split="train")   # doctest: +SKIP
+    >>> item = ds[0]; item["pressure"].shape, item["hu"].shape   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.store.create import open_store, store_spec
+from tfus.pipeline.store.schema import SPLIT_NAMES, STATUS_CODES
+
+
+def sample_status(group: zarr.Group) -> np.ndarray:
+    """Status code of every sample (uint8; see ``STATUS_CODES``: pending 0, complete 1, failed 2)."""
+    return np.asarray(group["status"][:], dtype=np.uint8)
+
+
+def complete_indices(group: zarr.Group) -> np.ndarray:
+    """Indices of the complete samples, ascending."""
+    return np.flatnonzero(sample_status(group) == STATUS_CODES["complete"])
+
+
+def split_samples(group: zarr.Group, split: str) -> np.ndarray:
+    """Indices of the complete samples whose head is in ``split`` (train / val / test)."""
+    if split not in SPLIT_NAMES:
+        raise TfusInputError(f"unknown split {split!r}; use one of {list(SPLIT_NAMES)}")
+    heads = np.asarray(group.attrs["splits"].get(split, []), dtype=np.int64)
+    done = complete_indices(group)
+    return done[np.isin(np.asarray(group["head_index"][:])[done], heads)]
+
+
+def folder_size(path: str | Path) -> int:
+    """Bytes of all files under ``path``."""
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def store_info(path: str | Path) -> dict:
+    """Summary of a store: heads, sample counts by status, grid, spacing, engines, splits, size on disk.
+
+    Example:
+        >>> store_info("dataset.zarr")["n_complete"]   # doctest: +SKIP
+        2480
+    """
+    group = open_store(path)
+    spec = store_spec(group)
+    attrs = dict(group.attrs)
+    status = sample_status(group)
+    heads = np.asarray(group["head_index"][:])
+    complete = status == STATUS_CODES["complete"]
+    splits = {}
+    for name in SPLIT_NAMES:
+        members = list(attrs["splits"].get(name, []))
+        splits[name] = {"heads": len(members), "samples": int(np.isin(heads[complete], members).sum())}
+    by_engine = {}
+    codes = {v: k for k, v in attrs["engine_codes"].items()}
+    engine = np.asarray(group["engine"][:])
+    for code in np.unique(engine[complete]):
+        by_engine[codes.get(int(code), str(code))] = int((engine[complete] == code).sum())
+    return {
+        "path": str(path),
+        "schema_version": attrs["schema_version"],
+        "heads": len(attrs["head_names"]),
+        "head_names": list(attrs["head_names"]),
+        "n_samples": int(status.size),
+        "n_complete": int(complete.sum()),
+        "n_failed": int((status == STATUS_CODES["failed"]).sum()),
+        "n_pending": int((status == STATUS_CODES["pending"]).sum()),
+        "grid_shape": list(spec.grid_shape),
+        "spacing_mm": spec.spacing_mm,
+        "frequency_hz": spec.frequency_hz,
+        "engines": list(spec.engines),
+        "complete_by_engine": by_engine,
+        "transducer": spec.transducer,
+        "hu_mapping": spec.hu_mapping,
+        "with_phase": spec.with_phase,
+        "n_snapshots": spec.n_snapshots,
+        "splits": splits,
+        "created": attrs.get("created"),
+        "tfus_version": attrs.get("tfus_version"),
+        "size_bytes": folder_size(path),
+    }
+
+
+class SampleStore:
+    """Complete samples of a store (optionally one split) as numpy arrays; picklable (re-opens in each process).
+
+    ``store[i]`` returns a dict: ``index`` (sample index in the store), ``head_index``, ``hu``, ``labels``,
+    ``affine`` (of the head), ``pressure``, ``phase`` / ``snapshots`` when stored, ``apex``, ``target``, ``focus``,
+    ``peak_pressure_pa``.
+    """
+
+    def __init__(self, path: str | Path, split: str | None = None) -> None:
+        self.path = Path(path)
+        self.split = split
+        group = self._group = open_store(self.path)
+        self.spec = store_spec(group)
+        self.indices = complete_indices(group) if split is None else split_samples(group, split)
+        self._heads = np.asarray(group["head_index"][:])
+
+    def __len__(self) -> int:
+        return int(self.indices.size)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_group"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    @property
+    def group(self) -> zarr.Group:
+        if self._group is None:
+            self._group = open_store(self.path)
+        return self._group
+
+    def __getitem__(self, i: int) -> dict:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"sample {i} out of range ({len(self)} samples)")
+        g, s = self.group, int(self.indices[i])
+        h = int(self._heads[s])
+        item = {"index": s, "head_index": h, "hu": g["hu"][h], "labels": g["labels"][h],
+                "affine": g["head_affine"][h], "pressure": g["pressure"][s], "apex": g["apex"][s],
+                "target": g["target"][s], "focus": g["focus"][s], "peak_pressure_pa": float(g["peak_pressure_pa"][s])}
+        for name in ("phase", "snapshots"):
+            if name in g:
+                item[name] = g[name][s]
+        return item

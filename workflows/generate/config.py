@@ -1,0 +1,258 @@
+"""The dataset-generation config (YAML), validated at the boundary: unknown keys, wrong types and missing inputs are
+one-line errors naming the key and what is allowed.
+
+A config names the heads (image files or bundled heads), the common grid, the transducer, how many poses per head,
+the simulation settings, the head split and the cluster. Relative image paths are relative to the YAML file.
+
+Example:
+    >>> cfg = GenerateConfig.from_mapping({
+    ...     "heads": [{"name": "mni", "image": "bundled:mni152_t1"}],
+    ...     "grid": {"shape": [64, 64, 64], "spacing_mm": 3.0},
+    ...     "transducer": "neurofus-ctx250", "poses": {"per_head": 2}})
+    >>> cfg.n_samples
+    2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields as dataclass_fields
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tfus.pipeline.errors import TfusInputError
+from tfus.workflows.cluster import ClusterConfig
+
+BUNDLED = "bundled:"
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+
+class HeadSource(BaseModel):
+    """One head: a unique name and an image (path, or ``bundled:NAME`` for a head shipped/built with tfus)."""
+
+    model_config = _FROZEN
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    image: str
+    modality: Literal["auto", "ct", "t1"] = "auto"
+
+
+class GridConfig(BaseModel):
+    """The dataset's common grid: every head is built at ``spacing_mm`` and centred on ``shape`` voxels."""
+
+    model_config = _FROZEN
+    shape: tuple[int, int, int]
+    spacing_mm: float = Field(gt=0.05, le=4.0)
+
+    @field_validator("shape")
+    @classmethod
+    def _positive(cls, value: tuple[int, int, int]) -> tuple[int, int, int]:
+        if min(value) < 8:
+            raise ValueError(f"grid shape {list(value)} too small; use at least 8 voxels per axis")
+        return value
+
+
+class PoseConfig(BaseModel):
+    """Transducer poses sampled over each cranium (see :func:`tfus.pipeline.transducers.sample_poses`)."""
+
+    model_config = _FROZEN
+    per_head: int = Field(ge=1)
+    aim: Literal["normal", "brain-centre"] = "brain-centre"
+    standoff_mm: float = Field(3.0, ge=0)
+    clearance_mm: float = Field(1.0, ge=0)
+    max_standoff_mm: float = Field(30.0, gt=0)
+    max_angle_deg: float = Field(45.0, gt=0, le=90)
+
+
+class SimulationConfig(BaseModel):
+    """Engine settings for every sample. ``kwave`` holds :class:`~tfus.pipeline.engines.kwave.config.KWaveConfig`
+    fields (e.g. ``cfl``, ``pml_size``, ``domain_crossings``, ``snapshots``)."""
+
+    model_config = _FROZEN
+    engine: Literal["kwave", "fem"] = "kwave"
+    device: Literal["cpu", "gpu"] = "cpu"
+    frequency_hz: float | None = Field(None, gt=0)
+    mapping: str = "itrusst"
+    coupling: Literal["water", "brain"] = "water"
+    with_phase: bool = True
+    kwave: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kwave")
+    @classmethod
+    def _kwave_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from tfus.pipeline.engines.kwave.config import KWaveConfig
+
+        allowed = [f.name for f in dataclass_fields(KWaveConfig) if f.name != "device"]
+        for key in value:
+            if key not in allowed:
+                raise ValueError(f"unknown key {key!r}; allowed keys: {', '.join(allowed)}")
+        try:
+            KWaveConfig(**value)
+        except TfusInputError as err:
+            raise ValueError(str(err)) from None
+        return value
+
+    @property
+    def snapshots(self) -> int:
+        return int(self.kwave.get("snapshots", 0)) if self.engine == "kwave" else 0
+
+
+class SplitConfig(BaseModel):
+    """Head-level split: fractions of heads for validation and test (seeded), or explicit head names. Every head is
+    in exactly one split."""
+
+    model_config = _FROZEN
+    val: float = Field(0.0, ge=0, lt=1)
+    test: float = Field(0.0, ge=0, lt=1)
+    names: dict[Literal["train", "val", "test"], tuple[str, ...]] | None = None
+
+    @model_validator(mode="after")
+    def _sum(self) -> SplitConfig:
+        if self.val + self.test >= 1:
+            raise ValueError(f"val {self.val} + test {self.test} leave no training heads; lower them")
+        return self
+
+
+class GenerateConfig(BaseModel):
+    """A dataset: heads x poses simulated on one grid into one store."""
+
+    model_config = _FROZEN
+    name: str = "dataset"
+    seed: int = 0
+    heads: tuple[HeadSource, ...] = Field(min_length=1)
+    grid: GridConfig
+    transducer: str
+    poses: PoseConfig
+    simulation: SimulationConfig = Field(default_factory=SimulationConfig)
+    splits: SplitConfig = Field(default_factory=SplitConfig)
+    retries: int = Field(2, ge=0)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    base_dir: str = "."  # folder relative image paths are resolved against (the YAML's folder); set by load
+
+    @field_validator("cluster", mode="before")
+    @classmethod
+    def _cluster(cls, value: Any) -> Any:
+        return ClusterConfig.from_mapping(value) if isinstance(value, Mapping) or value is None else value
+
+    @model_validator(mode="after")
+    def _unique(self) -> GenerateConfig:
+        names = [h.name for h in self.heads]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"head names must be unique; repeated: {', '.join(dup)}")
+        if self.splits.names is not None:
+            listed = [n for group in self.splits.names.values() for n in group]
+            unknown = sorted(set(listed) - set(names))
+            missing = sorted(set(names) - set(listed))
+            twice = sorted({n for n in listed if listed.count(n) > 1})
+            if unknown or missing or twice:
+                raise ValueError(f"splits.names must list every head exactly once (unknown: {unknown or '-'}, "
+                                 f"missing: {missing or '-'}, repeated: {twice or '-'})")
+        return self
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.heads) * self.poses.per_head
+
+    @classmethod
+    def from_mapping(cls, data: Any, base_dir: str | Path = ".") -> GenerateConfig:
+        """Validate a parsed YAML document; every problem becomes one :class:`TfusInputError` line."""
+        if not isinstance(data, Mapping):
+            raise TfusInputError(f"the config must be a YAML mapping of settings, got {type(data).__name__}")
+        try:
+            return cls.model_validate({**data, "base_dir": str(base_dir)})
+        except ValidationError as err:
+            raise TfusInputError(_one_line(err)) from None
+
+    def image_path(self, head: HeadSource) -> Path:
+        """Resolve a head's image: ``bundled:NAME`` or a path (relative to the YAML's folder)."""
+        if head.image.startswith(BUNDLED):
+            from tfus.pipeline.resources import bundled_heads
+
+            available = bundled_heads()
+            key = head.image[len(BUNDLED):]
+            if key not in available:
+                raise TfusInputError(f"head {head.name}: no bundled head {key!r}; available: "
+                                     f"{', '.join(sorted(available))} (run `bash data/setup.sh` to build the others)")
+            return available[key]
+        path = Path(head.image).expanduser()
+        return path if path.is_absolute() else Path(self.base_dir) / path
+
+    def check_inputs(self) -> None:
+        """Every head image exists, the transducer loads: fail before anything is written."""
+        from tfus.pipeline.transducers import load_transducer
+
+        for head in self.heads:
+            path = self.image_path(head)
+            if not path.exists():
+                raise TfusInputError(f"head {head.name}: image {path} not found; fix heads[].image in the config")
+        load_transducer(self.transducer)
+
+    def public(self) -> dict:
+        """The config as plain JSON (recorded in the store), without the machine-specific ``base_dir``."""
+        return self.model_dump(mode="json", exclude={"base_dir"})
+
+
+def load_config(path: str | Path) -> GenerateConfig:
+    """Read and validate a generation YAML (``yaml.safe_load``), or a preset name from ``data/datasets/``."""
+    import yaml
+
+    path = resolve_config_path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise TfusInputError(f"{path}: invalid YAML{where}: {getattr(err, 'problem', None) or err}; fix the "
+                             "syntax") from None
+    return GenerateConfig.from_mapping(data, base_dir=path.parent)
+
+
+def resolve_config_path(path: str | Path) -> Path:
+    """A YAML path, or the name of a bundled preset (``demo``, ``tfuscapes-like``)."""
+    from tfus.pipeline.resources import data_path
+
+    p = Path(path)
+    if p.is_file():
+        return p
+    preset = data_path("datasets", f"{p.name.removesuffix('.yaml')}.yaml")
+    if p.parent == Path(".") and preset.is_file():
+        return preset
+    presets = sorted(q.stem for q in data_path("datasets").glob("*.yaml"))
+    raise TfusInputError(f"config {path} not found; give a YAML file or a preset ({', '.join(presets)})")
+
+
+def _one_line(err: ValidationError) -> str:
+    messages = []
+    errors = err.errors()
+    extra = [item for item in errors if item["type"] == "extra_forbidden"]
+    for item in (extra or errors)[:3]:
+        loc = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            parent = item["loc"][:-1]
+            allowed = _allowed_keys(parent)
+            where = ".".join(str(p) for p in parent) or "top level"
+            messages.append(f"unknown key {loc!r} ({where}); allowed keys: {', '.join(allowed)}")
+            continue
+        msg = item["msg"].removeprefix("Value error, ")
+        shown = "" if item["type"].startswith("value_error") or item["type"] == "missing" else \
+            f" (got {item.get('input')!r})"
+        messages.append(msg if loc and msg.startswith(f"{loc}") else f"{loc or 'config'}: {msg}{shown}")
+    return "; ".join(messages)
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    model: Any = GenerateConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = getattr(model, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        ann = info.annotation
+        args = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else (args[0] if args else None)
+        if model is None:
+            return []
+    return [k for k in model.model_fields if k != "base_dir"]

@@ -1,0 +1,78 @@
+"""The store a config describes: its spec, head splits, and whether an existing store belongs to the config.
+
+Example:
+    >>> from tfus.workflows.generate.plan import head_splits
+    >>> head_splits(["a", "b", "c", "d", "e"], val=0.2, test=0.2, seed=0)["train"]
+    [0, 2, 3]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tfus.pipeline.errors import TfusInputError
+from tfus.workflows.generate.config import GenerateConfig
+
+
+def head_splits(names: list[str], *, val: float, test: float, seed: int,
+                explicit: dict[str, tuple[str, ...]] | None = None) -> dict[str, list[int]]:
+    """Head indices per split: explicit names, or seeded fractions (at least one head in a split whose fraction is
+    positive, when there are heads to spare; train keeps at least one)."""
+    if explicit is not None:
+        index = {n: i for i, n in enumerate(names)}
+        return {k: sorted(index[n] for n in explicit.get(k, ())) for k in ("train", "val", "test")}
+    n = len(names)
+    order = np.random.default_rng(seed).permutation(n).tolist()
+
+    def count(frac: float) -> int:
+        return 0 if frac <= 0 else max(1, int(round(frac * n)))
+
+    n_test = min(count(test), max(n - 1, 0))
+    n_val = min(count(val), max(n - 1 - n_test, 0))
+    test_idx, val_idx = order[:n_test], order[n_test:n_test + n_val]
+    return {"train": sorted(order[n_test + n_val:]), "val": sorted(val_idx), "test": sorted(test_idx)}
+
+
+def store_spec_for(cfg: GenerateConfig, transducer) -> object:
+    """The :class:`~tfus.pipeline.store.StoreSpec` of the dataset ``cfg`` describes."""
+    from tfus.pipeline.store import StoreSpec
+
+    frequency = float(cfg.simulation.frequency_hz or transducer.frequency_hz)
+    return StoreSpec(grid_shape=tuple(cfg.grid.shape), spacing_mm=float(cfg.grid.spacing_mm), frequency_hz=frequency,
+                     engines=(cfg.simulation.engine,), transducer=transducer_attrs(transducer),
+                     hu_mapping=cfg.simulation.mapping, n_snapshots=cfg.simulation.snapshots,
+                     with_phase=cfg.simulation.with_phase)
+
+
+def transducer_attrs(transducer) -> dict:
+    return {"name": transducer.name, "radius_of_curvature_mm": float(transducer.radius_of_curvature_mm),
+            "aperture_mm": float(transducer.aperture_diameter_mm), "frequency_hz": float(transducer.frequency_hz),
+            "source_amplitude_pa": float(transducer.source_amplitude_pa)}
+
+
+def check_existing(path: Path, cfg: GenerateConfig, spec) -> None:
+    """An existing store must have been made from this dataset definition (same grid, physics, heads, poses);
+    otherwise a one-line error says what differs."""
+    from tfus.pipeline.store import open_store, store_spec
+
+    group = open_store(path, mode="r")
+    found = store_spec(group)
+    reason = spec.compatible_with(found)
+    if reason:
+        raise TfusInputError(f"{path} was made with another dataset definition ({reason}); use a new --store or "
+                             "--overwrite")
+    names = list(group.attrs.get("head_names", []))
+    wanted = [h.name for h in cfg.heads]
+    if names != wanted:
+        raise TfusInputError(f"{path} holds heads {names}, the config lists {wanted}; use a new --store or "
+                             "--overwrite")
+    n = int(group["status"].shape[0])
+    if n != cfg.n_samples:
+        raise TfusInputError(f"{path} holds {n} samples, the config makes {cfg.n_samples}; use a new --store or "
+                             "--overwrite")
+    old = (group.attrs.get("creation_config") or {})
+    for key in ("seed", "poses", "simulation"):
+        if key in old and old[key] != cfg.public()[key]:
+            raise TfusInputError(f"{path} was made with other {key!r} settings; use a new --store or --overwrite")

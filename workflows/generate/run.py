@@ -1,0 +1,230 @@
+"""Run a dataset generation: cluster up, store created or resumed, heads prepared once, one task per pending sample.
+
+Fault model: a sample's status turns ``complete`` only after its arrays are written (the client writes status, workers
+write fields), so a killed worker or client leaves the sample pending and a rerun redoes it. Dask reschedules tasks
+of lost workers; task errors are retried ``retries`` times, then the sample is marked ``failed`` (a rerun retries it).
+The store lock keeps a second ``generate`` off a store in use.
+
+Example:
+    >>> from tfus.workflows.generate.run import worker_threads
+    >>> worker_threads(cores=2, workers=2)
+    1
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tfus.pipeline.errors import TfusInputError
+from tfus.workflows.generate.config import GenerateConfig
+
+
+@dataclass
+class GenerateSummary:
+    """What a run did (JSON-ready)."""
+
+    store: str
+    n_samples: int
+    already_complete: int = 0
+    computed: int = 0
+    failed: int = 0
+    heads_prepared: int = 0
+    wall_seconds: float = 0.0
+    simulate_wall_seconds: float = 0.0
+    sim_seconds_total: float = 0.0
+    overhead_fraction: float | None = None
+    samples_per_hour: float | None = None
+    workers: int = 0
+    dashboard: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def worker_threads(cores: int, workers: int) -> int:
+    """Threads each simulation may use when ``workers`` simulations share ``cores`` cores."""
+    return max(1, int(cores) // max(1, int(workers)))
+
+
+def generate(cfg: GenerateConfig, store: str | Path, *, overwrite: bool = False,
+             say: Callable[[str], None] = print, progress_factory=None) -> GenerateSummary:
+    """Generate (or resume) the dataset ``cfg`` into ``store``. Checks everything it can before touching the store.
+
+    Args:
+        cfg: validated config (cluster settings already merged with the command line).
+        store: the store folder.
+        overwrite: replace an existing store made from another definition.
+        say: one-line messages (dashboard address, stages).
+        progress_factory: ``progress_factory(total) -> callable(advance_by)`` context manager for the sample bar.
+    """
+    from tfus.pipeline.store import StoreLock, create_store, finalize_store
+    from tfus.pipeline.transducers import load_transducer
+    from tfus.workflows.cluster import dashboard_link, start_cluster, wait_for_workers
+    from tfus.workflows.generate.plan import check_existing, head_splits, store_spec_for
+
+    store = Path(store)
+    cfg.check_inputs()
+    transducer = load_transducer(cfg.transducer)
+    spec = store_spec_for(cfg, transducer)
+    exists = store.exists()
+    if exists and not overwrite:
+        check_existing(store, cfg, spec)
+    t_start = time.perf_counter()
+    summary = GenerateSummary(store=str(store), n_samples=cfg.n_samples)
+    with start_cluster(cfg.cluster) as client:
+        summary.dashboard = dashboard_link(client)
+        if summary.dashboard:
+            say(f"Dask dashboard: {summary.dashboard}")
+        if not exists or overwrite:
+            names = [h.name for h in cfg.heads]
+            splits = head_splits(names, val=cfg.splits.val, test=cfg.splits.test, seed=cfg.seed,
+                                 explicit=cfg.splits.names)
+            create_store(store, spec, head_names=names, n_samples=cfg.n_samples, splits=splits,
+                         creation_config={**cfg.public(), "versions": _versions()}, overwrite=overwrite)
+        with StoreLock(store):
+            from tfus.pipeline.store import open_store
+
+            group = open_store(store, mode="r+")
+            wait_for_workers(client, 1, cfg.cluster.worker_timeout)
+            if not group.attrs.get("prepared", False):
+                summary.heads_prepared = _prepare_heads(client, cfg, group, transducer, say)
+            _simulate(client, cfg, store, group, transducer, summary, say, progress_factory)
+    finalize_store(store)  # consolidated metadata, after the lock file is gone
+    summary.wall_seconds = time.perf_counter() - t_start
+    return summary
+
+
+def _versions() -> dict:
+    from tfus.pipeline.version import versions
+
+    return versions()
+
+
+def _prepare_heads(client, cfg: GenerateConfig, group, transducer, say) -> int:
+    """Build every head on the store grid and sample its poses (Dask tasks), then write heads and pending poses."""
+    from tfus.pipeline.store import SampleRecord, mark_samples, write_head
+    from tfus.workflows.generate.tasks import HeadTask, prepare_head
+
+    opts = cfg.poses.model_dump(exclude={"per_head", "aim"})
+    tasks = [HeadTask(index=i, name=h.name, image=str(cfg.image_path(h)), modality=h.modality,
+                      spacing_mm=cfg.grid.spacing_mm, grid_shape=tuple(cfg.grid.shape), seed=cfg.seed,
+                      n_poses=cfg.poses.per_head, transducer=transducer, aim=cfg.poses.aim, pose_options=opts)
+             for i, h in enumerate(cfg.heads)]
+    say(f"preparing {len(tasks)} heads (head model on a {list(cfg.grid.shape)} grid at {cfg.grid.spacing_mm:g} mm, "
+        f"{cfg.poses.per_head} poses each)")
+    futures = client.map(prepare_head, tasks, key=[f"head-{t.index}-{t.name}" for t in tasks], retries=cfg.retries,
+                         pure=False)
+    from distributed import as_completed
+
+    per = cfg.poses.per_head
+    for fut in as_completed(futures):
+        try:
+            head = fut.result()
+        except TfusInputError:
+            raise
+        except Exception as err:  # a head that cannot be built stops the run: nothing to simulate on
+            raise TfusInputError(f"preparing head {fut.key}: {type(err).__name__}: {err}") from None
+        write_head(group, head.index, head.hu, head.labels, head.affine)
+        records = [SampleRecord(index=head.index * per + k, head_index=head.index, apex=tuple(head.apexes[k]),
+                                target=tuple(head.targets[k]), focus=(np.nan,) * 3, engine=cfg.simulation.engine,
+                                peak_pressure_pa=np.nan, sim_seconds=np.nan, status="pending")
+                   for k in range(per)]
+        mark_samples(group, records)
+        say(f"head {cfg.heads[head.index].name}: ready in {head.seconds:.0f} s")
+    group.attrs["prepared"] = True
+    return len(tasks)
+
+
+def _simulate(client, cfg: GenerateConfig, store: Path, group, transducer, summary: GenerateSummary, say,
+              progress_factory) -> None:
+    from distributed import as_completed
+
+    from tfus.pipeline.store import STATUS_CODES, SampleRecord, mark_samples
+    from tfus.workflows.generate.tasks import SampleTask, simulate_sample
+
+    status = np.asarray(group["status"][:])
+    done = status == STATUS_CODES["complete"]
+    summary.already_complete = int(done.sum())
+    todo = np.flatnonzero(~done)
+    apex, target = np.asarray(group["apex"][:]), np.asarray(group["target"][:])
+    head_index = np.asarray(group["head_index"][:])
+    n_workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
+    summary.workers = n_workers
+    cores = _cores(cfg, n_workers)
+    sim = cfg.simulation
+    resources = {"GPU": 1} if sim.device == "gpu" else None
+    say(f"{summary.already_complete} of {cfg.n_samples} samples complete; simulating {todo.size} on {n_workers} "
+        f"worker(s)")
+    if todo.size == 0:
+        return
+    tasks = [SampleTask(store=str(store.absolute()), index=int(j), head_index=int(head_index[j]),
+                        apex=tuple(map(float, apex[j])), target=tuple(map(float, target[j])), transducer=transducer,
+                        engine=sim.engine, device=sim.device, frequency_hz=sim.frequency_hz, mapping=sim.mapping,
+                        coupling=sim.coupling, kwave=dict(sim.kwave), with_phase=sim.with_phase,
+                        snapshots=sim.snapshots, threads=worker_threads(cores, min(n_workers, todo.size)))
+             for j in todo]
+    t0 = time.perf_counter()
+    futures = client.map(simulate_sample, tasks, key=[f"sample-{t.index}" for t in tasks], retries=cfg.retries,
+                         pure=False, resources=resources)
+    key_to_index = {f.key: t.index for f, t in zip(futures, tasks)}
+    with _progress(progress_factory, todo.size) as advance:
+        for fut in as_completed(futures):
+            j = key_to_index[fut.key]
+            try:
+                r = fut.result()
+            except Exception as err:  # after retries: record, go on, report at the end
+                summary.failed += 1
+                summary.errors.append(f"sample {j}: {type(err).__name__}: {_first_line(err)}")
+                mark_samples(group, [SampleRecord(index=j, head_index=int(head_index[j]), apex=tuple(apex[j]),
+                                                  target=tuple(target[j]), focus=(np.nan,) * 3, engine=sim.engine,
+                                                  peak_pressure_pa=np.nan, sim_seconds=np.nan, status="failed")])
+            else:
+                mark_samples(group, [SampleRecord(index=r.index, head_index=r.head_index, apex=r.apex,
+                                                  target=r.target, focus=r.focus, engine=r.engine,
+                                                  peak_pressure_pa=r.peak_pressure_pa, sim_seconds=r.sim_seconds)])
+                summary.computed += 1
+                summary.sim_seconds_total += r.sim_seconds
+            fut.release()
+            advance(1)
+    summary.simulate_wall_seconds = time.perf_counter() - t0
+    if summary.computed:
+        busy = summary.simulate_wall_seconds * min(n_workers, todo.size)
+        summary.overhead_fraction = max(0.0, busy - summary.sim_seconds_total) / summary.sim_seconds_total
+        summary.samples_per_hour = 3600.0 * summary.computed / summary.simulate_wall_seconds
+
+
+def _cores(cfg: GenerateConfig, n_workers: int) -> int:
+    if cfg.cluster.kind == "local":
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not Linux
+            return os.cpu_count() or 1
+    per_job = cfg.cluster.cores or cfg.cluster.threads_per_worker
+    return per_job * n_workers // max(1, cfg.cluster.processes or 1)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else ""
+
+
+class _progress:
+    def __init__(self, factory, total: int) -> None:
+        self._cm = factory(total) if factory is not None else None
+
+    def __enter__(self):
+        if self._cm is None:
+            return lambda n: None
+        return self._cm.__enter__()
+
+    def __exit__(self, *exc):
+        if self._cm is not None:
+            return self._cm.__exit__(*exc)
+        return None
