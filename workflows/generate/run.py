@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -78,7 +79,10 @@ def generate(cfg: GenerateConfig, store: str | Path, *, overwrite: bool = False,
         check_existing(store, cfg, spec)
     t_start = time.perf_counter()
     summary = GenerateSummary(store=str(store), n_samples=cfg.n_samples)
-    with start_cluster(cfg.cluster) as client:
+    with contextlib.ExitStack() as stack:
+        if exists and not overwrite:  # resume: take the store before starting any worker
+            stack.enter_context(StoreLock(store))
+        client = stack.enter_context(start_cluster(cfg.cluster))
         summary.dashboard = dashboard_link(client)
         if summary.dashboard:
             say(f"Dask dashboard: {summary.dashboard}")
@@ -88,14 +92,14 @@ def generate(cfg: GenerateConfig, store: str | Path, *, overwrite: bool = False,
                                  explicit=cfg.splits.names)
             create_store(store, spec, head_names=names, n_samples=cfg.n_samples, splits=splits,
                          creation_config={**cfg.public(), "versions": _versions()}, overwrite=overwrite)
-        with StoreLock(store):
-            from tfus.pipeline.store import open_store
+            stack.enter_context(StoreLock(store))
+        from tfus.pipeline.store import open_store
 
-            group = open_store(store, mode="r+")
-            wait_for_workers(client, 1, cfg.cluster.worker_timeout)
-            if not group.attrs.get("prepared", False):
-                summary.heads_prepared = _prepare_heads(client, cfg, group, transducer, say)
-            _simulate(client, cfg, store, group, transducer, summary, say, progress_factory)
+        group = open_store(store, mode="r+")
+        wait_for_workers(client, 1, cfg.cluster.worker_timeout)
+        if not group.attrs.get("prepared", False):
+            summary.heads_prepared = _prepare_heads(client, cfg, group, transducer, say)
+        _simulate(client, cfg, store, group, transducer, summary, say, progress_factory)
     finalize_store(store)  # consolidated metadata, after the lock file is gone
     summary.wall_seconds = time.perf_counter() - t_start
     return summary
