@@ -1,0 +1,194 @@
+"""Accuracy of a predicted pressure field against the simulated one: the one metrics module used by training,
+evaluation and benchmarks. Fields are pressure amplitudes in Pa (any positive scale works for the scale-free
+metrics), single samples of shape ``(*S)``; world geometry comes from ``affine`` (voxel -> world mm, ``(D+1) x
+(D+1)``) or, without one, ``spacing`` (mm, one per axis or one for all).
+
+* ``rel_l2_percent``: ``100 ||p_hat - p|| / ||p||`` on the fields in Pa;
+* ``rel_l2_log_percent``: the same on the log-normalised maps ``log(1 + p / max p) / log 2`` of each field (the
+  DeepTFUS re-implementation's definition; the paper's 41.4 % is of this kind);
+* ``focal_error_mm``: world distance between the two maxima (argmax voxels);
+* ``peak_error_percent``: ``100 |max p_hat - max p| / max p``;
+* ``focal_dice``, ``focal_iou``: overlap of the -6 dB focal regions, each the voxels above half its own maximum
+  (``level`` 0.5, as :mod:`tfus.pipeline.validation.beam_metrics`) connected (faces, edges or corners) to its
+  maximum (``connected=False``: every voxel above the level);
+* ``focal_volume_error_percent``: ``100 |V_hat - V| / V`` of those regions (``focal_volume_mm3`` gives ``V``).
+
+:func:`sample_metrics` computes all of them for one sample, :func:`batch_metrics` for a batch and
+:func:`aggregate` gives mean, median and count per metric over samples (NaN ignored).
+
+Example:
+    >>> import numpy as np
+    >>> p = np.zeros((9, 9)); p[4, 4] = 1e6; p[3:6, 4] += 2e5
+    >>> q = np.roll(p, 1, axis=1) * 1.1
+    >>> m = sample_metrics(q, p, spacing=(0.5, 2.0))
+    >>> round(m["focal_error_mm"], 3), round(m["peak_error_percent"], 3), m["focal_dice"]
+    (2.0, 10.0, 0.0)
+    >>> aggregate([m, m])["focal_error_mm"]["median"]
+    2.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.validation.beam_metrics import LEVEL_6DB
+
+__all__ = ["METRIC_NAMES", "aggregate", "batch_metrics", "focal_dice", "focal_error_mm", "focal_iou",
+           "focal_region", "focal_volume_error_percent", "focal_volume_mm3", "peak_error_percent",
+           "rel_l2_log_percent", "rel_l2_percent", "sample_metrics", "voxel_affine"]
+
+METRIC_NAMES = ("rel_l2_percent", "rel_l2_log_percent", "focal_error_mm", "peak_error_percent", "focal_dice",
+                "focal_iou", "focal_volume_error_percent")
+
+
+def _array(x) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _pair(pred, true) -> tuple[np.ndarray, np.ndarray]:
+    p, t = _array(pred), _array(true)
+    if p.shape != t.shape:
+        raise TfusInputError(f"predicted field {p.shape} and reference {t.shape} differ in shape; resample first")
+    return p, t
+
+
+def voxel_affine(ndim: int, spacing: float | Sequence[float] = 1.0, affine=None) -> np.ndarray:
+    """The ``(ndim+1) x (ndim+1)`` voxel -> world affine: ``affine`` if given, else ``diag(spacing)``."""
+    if affine is not None:
+        a = np.asarray(affine, float)
+        if a.shape != (ndim + 1, ndim + 1):
+            raise TfusInputError(f"a {ndim}D field needs a {ndim + 1}x{ndim + 1} affine, got {a.shape}")
+        return a
+    steps = np.broadcast_to(np.asarray(spacing, float), (ndim,))
+    return np.diag([*steps, 1.0])
+
+
+def rel_l2_percent(pred, true) -> float:
+    """``100 ||pred - true|| / ||true||``."""
+    p, t = _pair(pred, true)
+    return float(100 * np.linalg.norm(p - t) / np.linalg.norm(t))
+
+
+def rel_l2_log_percent(pred, true) -> float:
+    """Relative L2 (%) of the log-normalised maps ``log(1 + p / max p) / log 2`` (each by its own maximum)."""
+    p, t = _pair(pred, true)
+    lp = np.log1p(np.maximum(p, 0) / max(p.max(), 1e-30)) / math.log(2)
+    lt = np.log1p(np.maximum(t, 0) / t.max()) / math.log(2)
+    return rel_l2_percent(lp, lt)
+
+
+def focal_error_mm(pred, true, spacing: float | Sequence[float] = 1.0, affine=None) -> float:
+    """World distance (mm) between the maxima of ``pred`` and ``true``."""
+    p, t = _pair(pred, true)
+    a = voxel_affine(p.ndim, spacing, affine)
+    ip = np.array(np.unravel_index(np.argmax(p), p.shape), float)
+    it = np.array(np.unravel_index(np.argmax(t), t.shape), float)
+    return float(np.linalg.norm(a[: p.ndim, : p.ndim] @ (ip - it)))
+
+
+def peak_error_percent(pred, true) -> float:
+    """``100 |max pred - max true| / max true``."""
+    p, t = _pair(pred, true)
+    return float(100 * abs(p.max() - t.max()) / t.max())
+
+
+def focal_region(field, level: float = LEVEL_6DB, connected: bool = True) -> np.ndarray:
+    """Boolean mask of the voxels above ``level`` times the maximum (connected to the maximum when asked)."""
+    f = _array(field)
+    mask = f > level * f.max()
+    peak = np.unravel_index(np.argmax(f), f.shape)
+    mask[peak] = True
+    if not connected:
+        return mask
+    comp, _ = ndimage.label(mask, structure=ndimage.generate_binary_structure(f.ndim, f.ndim))
+    return comp == comp[peak]
+
+
+def _overlap(pred, true, level: float, connected: bool) -> tuple[int, int, int]:
+    p, t = _pair(pred, true)
+    mp, mt = focal_region(p, level, connected), focal_region(t, level, connected)
+    return int(np.count_nonzero(mp & mt)), int(np.count_nonzero(mp)), int(np.count_nonzero(mt))
+
+
+def focal_dice(pred, true, level: float = LEVEL_6DB, connected: bool = True) -> float:
+    """Dice of the -6 dB focal regions (1 = identical)."""
+    inter, a, b = _overlap(pred, true, level, connected)
+    return 2 * inter / (a + b)
+
+
+def focal_iou(pred, true, level: float = LEVEL_6DB, connected: bool = True) -> float:
+    """Intersection over union of the -6 dB focal regions."""
+    inter, a, b = _overlap(pred, true, level, connected)
+    return inter / (a + b - inter)
+
+
+def focal_volume_mm3(field, spacing: float | Sequence[float] = 1.0, affine=None, level: float = LEVEL_6DB,
+                     connected: bool = True) -> float:
+    """Volume (mm^3; mm^2 for 2D fields) of the -6 dB focal region."""
+    f = _array(field)
+    a = voxel_affine(f.ndim, spacing, affine)
+    return float(np.count_nonzero(focal_region(f, level, connected)) * abs(np.linalg.det(a[: f.ndim, : f.ndim])))
+
+
+def focal_volume_error_percent(pred, true, level: float = LEVEL_6DB, connected: bool = True) -> float:
+    """``100 |V_pred - V_true| / V_true`` of the -6 dB focal regions (the voxel volume cancels)."""
+    _, a, b = _overlap(pred, true, level, connected)
+    return 100 * abs(a - b) / b
+
+
+def sample_metrics(pred, true, spacing: float | Sequence[float] = 1.0, affine=None, level: float = LEVEL_6DB,
+                   connected: bool = True) -> dict[str, float]:
+    """Every metric of :data:`METRIC_NAMES` for one sample (fields ``(*S)`` in Pa), plus the two peaks (Pa) and
+    focal volumes (mm^3)."""
+    p, t = _pair(pred, true)
+    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(t))) or t.max() <= 0:
+        raise TfusInputError("fields must be finite and the reference must have a positive maximum")
+    a = voxel_affine(p.ndim, spacing, affine)
+    inter, n_p, n_t = _overlap(p, t, level, connected)
+    voxel = abs(float(np.linalg.det(a[: p.ndim, : p.ndim])))
+    return {"rel_l2_percent": rel_l2_percent(p, t), "rel_l2_log_percent": rel_l2_log_percent(p, t),
+            "focal_error_mm": focal_error_mm(p, t, affine=a), "peak_error_percent": peak_error_percent(p, t),
+            "focal_dice": 2 * inter / (n_p + n_t), "focal_iou": inter / (n_p + n_t - inter),
+            "focal_volume_error_percent": 100 * abs(n_p - n_t) / n_t,
+            "peak_pred_pa": float(p.max()), "peak_true_pa": float(t.max()),
+            "focal_volume_pred_mm3": n_p * voxel, "focal_volume_true_mm3": n_t * voxel}
+
+
+def batch_metrics(pred, true, spacing: float | Sequence[float] = 1.0, affine=None, spatial_dims: int | None = None,
+                  **kwargs) -> list[dict[str, float]]:
+    """:func:`sample_metrics` of every sample of a batch ``(B, [1,] *S)``; ``affine`` may be one per sample
+    ``(B, D+1, D+1)``. ``spatial_dims`` defaults to the affine's dimension, else ``ndim - 1``."""
+    p, t = _pair(pred, true)
+    a = None if affine is None else _array(affine)
+    nd = spatial_dims or (a.shape[-1] - 1 if a is not None else p.ndim - 1)
+    p, t = p.reshape(p.shape[0], *p.shape[-nd:]), t.reshape(t.shape[0], *t.shape[-nd:])
+    out = []
+    for i in range(p.shape[0]):
+        ai = a[i] if a is not None and a.ndim == 3 else a
+        out.append(sample_metrics(p[i], t[i], spacing=spacing, affine=ai, **kwargs))
+    return out
+
+
+def aggregate(records: Iterable[Mapping[str, float]], names: Sequence[str] | None = None) -> dict[str, dict]:
+    """Mean, median and count (finite values) of each metric over samples.
+
+    Example:
+        >>> aggregate([{"focal_error_mm": 1.0}, {"focal_error_mm": 3.0}, {"focal_error_mm": 8.0}])
+        {'focal_error_mm': {'mean': 4.0, 'median': 3.0, 'n': 3}}
+    """
+    records = list(records)
+    keys = list(names) if names is not None else [k for k in (records[0] if records else {})]
+    out = {}
+    for key in keys:
+        values = np.array([r[key] for r in records if key in r and r[key] is not None], float)
+        values = values[np.isfinite(values)]
+        out[key] = ({"mean": float(values.mean()), "median": float(np.median(values)), "n": int(values.size)}
+                    if values.size else {"mean": math.nan, "median": math.nan, "n": 0})
+    return out

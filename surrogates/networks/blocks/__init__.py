@@ -1,0 +1,9 @@
+"""Blocks: the transducer encoder (attention pooling), cross-attention, U-Net levels and the scale head."""
+
+from tfus.surrogates.networks.blocks.cross_attention import SpatialCrossAttention, grid_coordinates
+from tfus.surrogates.networks.blocks.scale_head import ScaleHead
+from tfus.surrogates.networks.blocks.transducer_encoder import AttentionPooling, TransducerEncoder
+from tfus.surrogates.networks.blocks.unet_blocks import DecoderBlock, EncoderBlock, make_act, make_norm
+
+__all__ = ["AttentionPooling", "DecoderBlock", "EncoderBlock", "ScaleHead", "SpatialCrossAttention",
+           "TransducerEncoder", "grid_coordinates", "make_act", "make_norm"]

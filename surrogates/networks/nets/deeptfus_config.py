@@ -1,0 +1,171 @@
+"""The configuration of :class:`~tfus.surrogates.networks.nets.deeptfus.DeepTFUS`: a frozen pydantic model, so a
+YAML mapping is validated at the boundary (unknown keys and bad values are one :class:`TfusInputError` line) and
+every ablation is one flag (``dynamic_conv``, ``cross_attention``, ``film``, ``fourier_features``,
+``predict_scale``, ``coord_channels``).
+
+Channels of level ``l`` (0 = full resolution, ``depth`` = bottleneck) are ``min(width * 2**l, max_width)`` unless
+``channels`` lists them. Presets (:data:`PRESETS`): ``tiny`` (tests), ``demo`` (the defaults) and ``large`` (a
+paper-scale model for 256^3 grids on one 80 GB GPU).
+
+Example:
+    >>> cfg = DeepTFUSConfig(width=8, depth=2, film=False)
+    >>> cfg.level_channels, cfg.uses_transducer, cfg.attention_at
+    ((8, 16, 32), True, (1, 2))
+    >>> DeepTFUSConfig.from_mapping({"preset": "tiny", "spatial_dims": 2}).width
+    4
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tfus.pipeline.errors import TfusInputError
+from tfus.surrogates.networks.layers.conv_factory import parse_conv_spec
+
+__all__ = ["PRESETS", "DeepTFUSConfig"]
+
+
+class DeepTFUSConfig(BaseModel):
+    """Width, depth and every conditioning path of DeepTFUS.
+
+    Attributes:
+        spatial_dims: 2 or 3.
+        in_channels: image channels (1: normalised CT).
+        out_channels: field channels (1: normalised pressure).
+        width: channels of the full-resolution level.
+        depth: number of downsamplings (the bottleneck is at level ``depth``).
+        max_width: cap on the channels of any level.
+        channels: explicit channels per level (``depth + 1`` values); overrides ``width``/``max_width``.
+        conv: conv spec for every convolution (``dense``, or a registered ``name:arg`` such as ``cp:4``).
+        norm: ``instance``, ``group``, ``batch`` or ``none``.
+        act: MONAI activation name.
+        coord_channels: append the voxel coordinates ([-1, 1], the frame of the points) as input channels.
+        embed_dim: width of the transducer tokens and embedding ``z_T``.
+        fourier_features: Fourier-encode the points (off: raw coordinates into the MLP).
+        n_frequencies: Fourier frequencies.
+        fourier_scale: standard deviation of the frequencies (cycles per unit of [-1, 1]).
+        point_layers: layers of the point MLP.
+        n_tokens: tokens of the attention pooling.
+        n_heads: heads of the attention pooling (divides ``embed_dim``).
+        n_points: transducer points the data pipeline samples per sample (the model accepts any number).
+        dynamic_conv: the second conv of every encoder level is dynamic (kernel from ``z_T``).
+        n_experts: expert kernels per dynamic conv.
+        cross_attention: cross-attention from encoder features to the transducer tokens.
+        attention_levels: levels with cross-attention (default: every downsampled level and the bottleneck).
+        attention_head_dim: channels per cross-attention head.
+        film: FiLM from ``z_T`` in every decoder level.
+        film_zero_init: FiLM starts as the identity.
+        predict_scale: also predict the normalised log peak pressure (needed to return pascals).
+        scale_hidden: hidden width of the scale head.
+        seed: seed of the Fourier matrix.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spatial_dims: Literal[2, 3] = 3
+    in_channels: int = Field(1, ge=1)
+    out_channels: int = Field(1, ge=1)
+    width: int = Field(16, ge=1)
+    depth: int = Field(3, ge=1, le=7)
+    max_width: int = Field(256, ge=1)
+    channels: tuple[int, ...] | None = None
+    conv: str = "dense"
+    norm: Literal["instance", "group", "batch", "none"] = "instance"
+    act: str = "leakyrelu"
+    coord_channels: bool = True
+    embed_dim: int = Field(64, ge=1)
+    fourier_features: bool = True
+    n_frequencies: int = Field(32, ge=1)
+    fourier_scale: float = Field(10.0, gt=0)
+    point_layers: int = Field(2, ge=1)
+    n_tokens: int = Field(8, ge=1)
+    n_heads: int = Field(4, ge=1)
+    n_points: int = Field(2048, ge=1)
+    dynamic_conv: bool = True
+    n_experts: int = Field(4, ge=1)
+    cross_attention: bool = True
+    attention_levels: tuple[int, ...] | None = None
+    attention_head_dim: int = Field(16, ge=1)
+    film: bool = True
+    film_zero_init: bool = True
+    predict_scale: bool = True
+    scale_hidden: int = Field(64, ge=1)
+    seed: int = 0
+
+    @field_validator("conv")
+    @classmethod
+    def _conv(cls, value: str) -> str:
+        try:
+            parse_conv_spec(value)
+        except TfusInputError as err:
+            raise ValueError(str(err)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DeepTFUSConfig:
+        if self.channels is not None and (len(self.channels) != self.depth + 1 or min(self.channels) < 1):
+            raise ValueError(f"channels must list depth + 1 = {self.depth + 1} positive widths, got "
+                             f"{list(self.channels)}")
+        if self.embed_dim % self.n_heads:
+            raise ValueError(f"embed_dim {self.embed_dim} must be divisible by n_heads {self.n_heads}")
+        bad = [lv for lv in self.attention_levels or () if not 0 <= lv <= self.depth]
+        if bad:
+            raise ValueError(f"attention_levels {bad} outside 0..depth ({self.depth})")
+        return self
+
+    @property
+    def level_channels(self) -> tuple[int, ...]:
+        """Channels of levels ``0..depth``."""
+        if self.channels is not None:
+            return tuple(self.channels)
+        return tuple(min(self.width * 2 ** lv, self.max_width) for lv in range(self.depth + 1))
+
+    @property
+    def uses_transducer(self) -> bool:
+        """Whether any path reads the transducer (else the model ignores the points)."""
+        return self.dynamic_conv or self.cross_attention or self.film
+
+    @property
+    def attention_at(self) -> tuple[int, ...]:
+        """Levels that get cross-attention (empty when ``cross_attention`` is off)."""
+        if not self.cross_attention:
+            return ()
+        levels = self.attention_levels if self.attention_levels is not None else range(1, self.depth + 1)
+        return tuple(sorted(set(levels)))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None = None, **overrides: Any) -> DeepTFUSConfig:
+        """Validate a mapping (e.g. the ``model:`` section of a YAML); ``preset: NAME`` starts from a preset.
+
+        Raises:
+            TfusInputError: one line naming the bad key and what is allowed.
+        """
+        values = {**(dict(data) if data else {}), **overrides}
+        preset = values.pop("preset", None)
+        if preset is not None:
+            if preset not in PRESETS:
+                raise TfusInputError(f"unknown model preset {preset!r}; use one of: {', '.join(PRESETS)}")
+            values = {**PRESETS[preset], **values}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as err:
+            item = err.errors()[0]
+            loc = ".".join(str(p) for p in item["loc"]) or "model"
+            if item["type"] == "extra_forbidden":
+                raise TfusInputError(f"unknown model key {loc!r}; allowed keys: "
+                                     f"{', '.join(cls.model_fields)}") from None
+            raise TfusInputError(f"model.{loc}: {item['msg'].removeprefix('Value error, ')}") from None
+
+
+#: Named starting points; any key can still be overridden.
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {"width": 4, "depth": 2, "embed_dim": 16, "n_frequencies": 8, "n_tokens": 4, "n_heads": 2,
+             "n_experts": 2, "scale_hidden": 16, "n_points": 256},
+    "demo": {},
+    "large": {"width": 32, "depth": 4, "max_width": 320, "embed_dim": 128, "n_frequencies": 64,
+              "fourier_scale": 16.0, "n_tokens": 16, "n_heads": 8, "attention_head_dim": 32, "scale_hidden": 128,
+              "n_points": 4096},
+}
