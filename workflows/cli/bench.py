@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli._common import err_console, print_json, user_errors
+from tfus.workflows.cli._common import check_output_dir, check_output_file, err_console, print_json, user_errors
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline measured in the same run.",
                   no_args_is_help=True)
@@ -50,6 +50,58 @@ def kwave_speed(
                     f"speed-up vs k-wave-python float64: {res['speedup_vs_kwave_float64']:.1f}x, float32: "
                     f"{res['speedup_vs_kwave_float32']:.1f}x (target >= 3)   max |diff| / max |p|: "
                     f"{res['max_rel_diff_vs_kwave_float64']:.1e} (target <= 1e-4)")
+
+
+@app.command("generate")
+@user_errors
+def generate_speed(
+    config: Annotated[str, typer.Option(help="Dataset YAML or preset to time")] = "demo",
+    heads: Annotated[int, typer.Option(help="Use the config's first N heads")] = 2,
+    per_head: Annotated[int, typer.Option(help="Poses per head")] = 4,
+    workdir: Annotated[Path | None, typer.Option(help="Folder for the temporary stores (default: the system's)")]
+    = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the results as JSON here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
+) -> None:
+    """Dataset generation with 1 vs 2 local workers, same samples, fresh stores: samples/hour and workflow overhead.
+
+    Threads per simulation = cores // simulations at once (2 cores: 1 worker x 2 threads vs 2 workers x 1 thread).
+
+    Example:
+
+      tfus bench generate --heads 2 --per-head 4
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from tfus.workflows.bench.generate_speed import GenerateBenchConfig, run_generate_bench
+
+    if workdir is not None:
+        check_output_dir(workdir)
+    if out is not None:
+        check_output_file(out, (".json",))
+    bench = GenerateBenchConfig(config=config, heads=heads, per_head=per_head)
+    console = err_console()
+    res = run_generate_bench(bench, say=console.log, workdir=workdir)
+    if out is not None:
+        out.write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
+    if as_json:
+        print_json(res)
+        return
+    table = Table("workers", "threads / sim", "samples", "simulation wall (s)", "samples / hour", "Σ simulation (s)",
+                  "overhead (s/sample)", "of which store read+write (s/sample)", "overhead",
+                  title=f"tfus generate: {res['dataset']} ({res['samples']} samples, {len(res['heads'])} heads, grid "
+                        f"{res['grid']} at {res['spacing_mm']:g} mm), {res['cores']} cores, local workers")
+    for r in res["rows"]:
+        table.add_row(str(r["workers"]), str(r["threads_per_simulation"]), str(r["samples"]),
+                      f"{r['simulate_wall_seconds']:.1f}", f"{r['samples_per_hour']:.0f}",
+                      f"{r['sim_seconds_total']:.1f}", f"{r['overhead_seconds_per_sample']:.2f}",
+                      f"{r['store_seconds_per_sample']:.2f}", f"{100 * r['overhead_fraction']:.1f} %")
+    Console().print(table)
+    Console().print(f"samples/hour {res['rows'][-1]['workers']} workers / {res['rows'][0]['workers']} worker: "
+                    f"{res['speedup']:.2f}x (target >= {res['speedup_target']:g})   workflow overhead: max "
+                    f"{100 * res['max_overhead_fraction']:.1f} % of simulation time (target < "
+                    f"{100 * res['overhead_target']:g} %)")
 
 
 def _run_with_progress(description: str, func, **kwargs):
@@ -141,6 +193,8 @@ def itrusst(
 @user_errors
 def cross_engine(
     spacing: Annotated[float, typer.Option(help="Grid spacing (mm)")] = 0.5,
+    mapping: Annotated[str, typer.Option(help="HU mapping of the slice: kwave (continuous, from the CT's HU) or "
+                                              "itrusst (piecewise constant per tissue label)")] = "kwave",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
 ) -> None:
     """k-Wave vs FE on a 2D slice of the real head CT: relative L2 beyond the source and focal positions.
@@ -155,10 +209,74 @@ def cross_engine(
 
     console = err_console()
     with console.status("k-Wave and FE on a CT slice ...", spinner="dots"):
-        r = cross_engine_bench(spacing_mm=spacing)
+        r = cross_engine_bench(spacing_mm=spacing, mapping=mapping)
     if as_json:
         print_json(r)
         return
-    Console().print(f"{r['description']}, grid {r['grid']} at {spacing} mm: relative L2 {100 * r['relative_l2']:.1f} % "
+    Console().print(f"{r['description']} ({mapping} mapping), grid {r['grid']} at {spacing} mm: relative L2 "
+                    f"{100 * r['relative_l2']:.1f} % beyond 20 mm, {100 * r['brain_relative_l2']:.1f} % intracranial "
                     f"(target <= 10 %), focus distance {r['focus_distance_mm']:.2f} mm (one cell = {spacing} mm); "
                     f"k-Wave {r['kwave_s']:.0f} s, FE {r['fem_s']:.0f} s")
+
+
+@app.command("predict")
+@user_errors
+def predict_speed(
+    run: Annotated[Path | None, typer.Option(help="Training run folder or checkpoint [default: an untrained demo "
+                                                  "model on the head's grid; timing does not depend on weights]")]
+    = None,
+    head: Annotated[Path | None, typer.Option(help="Head model folder [default: the synthetic phantom]")] = None,
+    spacing: Annotated[float, typer.Option(help="Grid spacing (mm) without --run (with --run: the trained one)")]
+    = 3.0,
+    transducer: Annotated[str | None, typer.Option(help="Preset or YAML [default: the trained one; without --run "
+                                                        "the demo dataset's neurofus-ctx250 at 225 kHz]")] = None,
+    frequency: Annotated[float | None, typer.Option(help="Override the transducer frequency (Hz)")] = None,
+    position: Annotated[tuple[float, float, float] | None, typer.Option(help="Bowl apex X Y Z (world mm) [default: "
+                                                                             "a sampled pose]")] = None,
+    target: Annotated[tuple[float, float, float] | None, typer.Option(help="Aim point X Y Z (world mm)")] = None,
+    device: Annotated[str, typer.Option(help="Prediction device: cpu or gpu")] = "cpu",
+    sim_device: Annotated[str, typer.Option(help="Simulation device: cpu or gpu")] = "cpu",
+    repeats: Annotated[int, typer.Option(help="Timed predictions (the median is reported)")] = 5,
+    warmup: Annotated[int, typer.Option(help="Untimed warm-up predictions")] = 2,
+    out: Annotated[Path | None, typer.Option(help="Also write the results as JSON here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
+) -> None:
+    """Surrogate prediction vs k-Wave simulation of the same pose on the same grid and machine (target >= 1000x).
+
+    Example:
+
+      tfus bench predict --run runs/demo --head heads/mni --device gpu
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from tfus.workflows.bench.predict_speed import PredictBenchConfig, run_predict_bench
+
+    if out is not None:
+        check_output_file(out, (".json",))
+    cfg = PredictBenchConfig(run=None if run is None else str(run), head=None if head is None else str(head),
+                             spacing_mm=spacing, transducer=transducer, frequency_hz=frequency, position=position,
+                             target=target, device=device, sim_device=sim_device, repeats=repeats, warmup=warmup)
+    console = err_console()
+    res = run_predict_bench(cfg, say=console.log)
+    if out is not None:
+        out.write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
+    if as_json:
+        print_json(res)
+        return
+    table = Table("method", "device", "seconds", "note",
+                  title=f"one pose on {res['head']}, grid {res['grid']} at {res['spacing_mm']:g} mm, "
+                        f"{res['transducer']} at {res['frequency_hz'] / 1e3:g} kHz, {res['cores']} cores")
+    table.add_row("k-Wave simulation (tfus simulate engine)", res["sim_device"], f"{res['simulation_seconds']:.2f}",
+                  f"{res['simulation_steps']} steps, {res['simulation_ms_per_step']:.1f} ms/step")
+    table.add_row(f"{res['model']} prediction (median of {len(res['predict_seconds'])})", res["device"],
+                  f"{res['predict_seconds_median']:.4f}",
+                  f"{res['model_note']}; {res['parameters'] / 1e6:.2f} M parameters, {res['windows']} window(s)")
+    Console().print(table)
+    line = (f"prediction / simulation speed-up: {res['speedup']:.0f}x (target >= {res['speedup_target']:g}x: "
+            f"{'met' if res['meets_target'] else 'NOT met'})")
+    if res["accuracy_vs_simulation"]:
+        acc = res["accuracy_vs_simulation"]
+        line += (f"   accuracy vs this simulation: rel L2 {acc['rel_l2_percent']:.1f} %, focal error "
+                 f"{acc['focal_error_mm']:.1f} mm, peak error {acc['peak_error_percent']:.1f} %")
+    Console().print(line)
