@@ -74,3 +74,51 @@ def save_label_overlay(head: HeadModel, path: str | Path, centre_world: np.ndarr
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=90, bbox_inches="tight")
     plt.close(fig)
+
+
+def save_field_comparison(path: str | Path, hu: np.ndarray, affine: np.ndarray, reference: np.ndarray,
+                          prediction: np.ndarray, *, centre_world: np.ndarray | None = None,
+                          labels: tuple[str, str] = ("simulated", "predicted"), title: str | None = None) -> None:
+    """Three rows (reference, prediction, |difference|) x three orthogonal slices through ``centre_world`` (default:
+    the reference maximum), fields in kPa over the CT in grey; one colour scale for the two fields.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = np.zeros((8, 8, 8)); f[4, 4, 4] = 1.0
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "cmp.png"
+        >>> save_field_comparison(p, np.zeros((8, 8, 8)), np.eye(4), f, 0.9 * f)
+        >>> p.stat().st_size > 0
+        True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    a = np.asarray(affine, float)
+    if centre_world is None:
+        centre = np.unravel_index(int(np.argmax(reference)), reference.shape)
+    else:
+        ijk = np.linalg.solve(a[:3, :3], np.asarray(centre_world, float) - a[:3, 3])
+        centre = tuple(int(np.clip(round(float(v)), 0, n - 1)) for v, n in zip(ijk, reference.shape))
+    vmax = float(max(np.max(reference), np.max(prediction))) / 1e3
+    diff = np.abs(np.asarray(prediction, float) - np.asarray(reference, float))
+    rows = [(labels[0], reference, vmax, "inferno"), (labels[1], prediction, vmax, "inferno"),
+            ("|difference|", diff, vmax, "viridis")]
+    fig, axes = plt.subplots(3, 3, figsize=(10, 9))
+    ct = _orthogonal(np.asarray(hu, float), centre)
+    for r, (name, vol, top, cmap) in enumerate(rows):
+        for c, (sl, view) in enumerate(zip(_orthogonal(np.asarray(vol, float) / 1e3, centre),
+                                           ("sagittal", "coronal", "axial"))):
+            ax = axes[r, c]
+            ax.imshow(ct[c], cmap="gray", origin="lower", vmin=-200, vmax=1500)
+            im = ax.imshow(np.ma.masked_less(sl, 0.05 * top), cmap=cmap, origin="lower", vmin=0, vmax=top, alpha=0.8)
+            ax.set_title(f"{name}, {view}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.colorbar(im, ax=axes[r].tolist(), shrink=0.8, label="kPa")
+    if title:
+        fig.suptitle(title)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)
