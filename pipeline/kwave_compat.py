@@ -42,10 +42,12 @@ import sys
 import threading
 import urllib.request
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["import_kwave", "import_kwave_submodule"]
+__all__ = ["import_kwave", "import_kwave_submodule", "kwave_quiet"]
 
 _LOCK = threading.RLock()
 
@@ -158,3 +160,29 @@ def import_kwave_submodule(name: str) -> ModuleType:
     import_kwave()
     with _LOCK:
         return importlib.import_module(f"kwave.{name.strip('.')}")
+
+
+@contextmanager
+def kwave_quiet() -> Iterator[None]:
+    """Call k-wave-python functions that log or warn (e.g. its legacy ``kspaceFirstOrder3D``) without touching the
+    host's root logger: for the duration, a :class:`logging.NullHandler` on the root logger makes ``basicConfig`` a
+    no-op, records logged from inside the kwave package are dropped, and Python warnings are silenced.
+
+    Example:
+        >>> from tfus.pipeline.kwave_compat import kwave_quiet
+        >>> with kwave_quiet():
+        ...     pass
+    """
+    package_dir = _kwave_package_dir()
+    root = logging.getLogger()
+    null_handler = logging.NullHandler()
+    record_filter = _DropRecordsFrom(package_dir, package_dir.resolve())
+    root.addHandler(null_handler)
+    root.addFilter(record_filter)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.removeFilter(record_filter)
+        root.removeHandler(null_handler)

@@ -40,7 +40,8 @@ class SimulationRequest:
     frequency_hz: float | None = None
     mapping: str = "itrusst"
     coupling: str = "water"
-    kwave: KWaveConfig | None = None  # k-Wave settings (default KWaveConfig(); ``device`` above wins)
+    kwave: KWaveConfig | None = None  # k-Wave settings (default KWaveConfig(); ``device`` above wins; ``binary``
+    # runs a user-supplied k-Wave C++ binary instead of the native solver)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -49,6 +50,8 @@ class SimulationRequest:
             raise TfusInputError(f"frequency must be positive, got {self.frequency_hz} Hz")
         if self.spacing_mm is not None and not 0.05 <= self.spacing_mm <= 4.0:
             raise TfusInputError(f"spacing {self.spacing_mm} mm out of range; use 0.05 to 4 mm")
+        if self.engine != "kwave" and self.kwave is not None and self.kwave.binary is not None:
+            raise TfusInputError("a k-Wave binary runs only with the kwave engine; drop it or use --engine kwave")
 
 
 @dataclass(frozen=True, eq=False)

@@ -26,6 +26,9 @@ def simulate(
     device: Annotated[str, typer.Option(help="cpu or gpu (k-Wave through CuPy)")] = "cpu",
     frequency: Annotated[float | None, typer.Option(help="Override the transducer frequency (Hz)")] = None,
     mapping: Annotated[str, typer.Option(help="HU -> acoustic properties: itrusst, kwave or porosity")] = "itrusst",
+    kwave_binary: Annotated[Path | None, typer.Option("--kwave-binary", help="Run the k-Wave engine through this "
+                                                      "k-Wave C++ binary (kspaceFirstOrder-OMP or -CUDA; not part "
+                                                      "of tfus) instead of k-wave-python's native solver")] = None,
     phase: Annotated[Path | None, typer.Option(help="Also write the phase (rad) as NIfTI")] = None,
     png: Annotated[Path | None, typer.Option(help="Slice overlay PNG [default: OUT with .png]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the focal metrics as JSON on stdout")] = False,
@@ -40,6 +43,8 @@ def simulate(
       tfus simulate --water --transducer itrusst-sc1 --position 0 0 0 --target 0 0 64 --out water.nii.gz --json
 
       tfus simulate --head heads/ct --position 0 95 60 --target 0 20 40 --spacing 1 --out field.nii.gz
+
+      tfus simulate --water --position 0 0 0 --target 0 0 64 --kwave-binary ~/k-wave/kspaceFirstOrder-OMP --out w.nii.gz
     """
     from tfus.pipeline.engines.run import SimulationRequest, run_simulation
     from tfus.pipeline.errors import TfusInputError
@@ -55,11 +60,19 @@ def simulate(
     for extra in (phase, png):
         if extra is not None:
             check_output_file(extra)
+    kwave_config = None
+    if kwave_binary is not None:
+        if engine != "kwave":
+            raise TfusInputError(f"--kwave-binary needs --engine kwave (got --engine {engine})")
+        from tfus.pipeline.engines.kwave.config import KWaveConfig
+
+        kwave_config = KWaveConfig(binary=str(kwave_binary))  # checks the binary before any work
     pose = Pose(list(position), list(target))
     request = SimulationRequest(transducer=transducer, pose=pose, head=head, spacing_mm=spacing, engine=engine,
-                                device=device, frequency_hz=frequency, mapping=mapping)
+                                device=device, frequency_hz=frequency, mapping=mapping, kwave=kwave_config)
     console = err_console()
-    with StepProgress(f"{engine} time steps") as progress:
+    label = "k-Wave C++ binary time steps" if kwave_binary is not None else f"{engine} time steps"
+    with StepProgress(label) as progress:
         result = run_simulation(request, progress=progress)
     metrics = field_metrics(result.field, result.medium, transducer=result.transducer, pose=pose,
                             labels=None if result.head is None else result.head.labels)

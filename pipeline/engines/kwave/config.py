@@ -7,8 +7,10 @@ Example:
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -40,6 +42,9 @@ class KWaveConfig:
             the run then records the peak positive and negative pressure maps (``meta["p_max"]``, ``meta["p_min"]``)
             and the snapshots; amplitude/phase of the returned field hold the DFT at the driving frequency over the
             whole run (not a steady state).
+        binary: Path of a k-Wave C++ binary (``kspaceFirstOrder-OMP`` or ``kspaceFirstOrder-CUDA``) to run the same
+            problem with instead of the native solver (:mod:`.cpp`); None (default) runs k-wave-python's native solver.
+            The binary decides where it runs (OMP: CPU threads, CUDA: GPU); ``device`` is then not used.
     """
 
     cfl: float = 0.3
@@ -53,8 +58,14 @@ class KWaveConfig:
     upsampling_rate: int = 10
     snapshots: int = 0
     burst_cycles: int = 0
+    binary: str | None = None
 
     def __post_init__(self) -> None:
+        if self.binary is not None:
+            object.__setattr__(self, "binary", str(check_binary(self.binary)))  # absolute, for the provenance record
+            if self.burst_cycles > 0:
+                raise TfusInputError("tone bursts (burst_cycles > 0) run on the native k-Wave solver only; drop the "
+                                     "k-Wave binary or set burst_cycles to 0")
         if not 0.0 < self.cfl <= 0.5:
             raise TfusInputError(f"unstable time step: CFL {self.cfl} must be in (0, 0.5]; use 0.3")
         if self.device not in DEVICES:
@@ -64,6 +75,25 @@ class KWaveConfig:
         if self.pml_size < 8 or self.record_periods < 1 or self.ramp_periods < 0 or self.domain_crossings <= 0:
             raise TfusInputError("k-Wave settings out of range: pml_size >= 8, record_periods >= 1, "
                                  "ramp_periods >= 0, domain_crossings > 0")
+
+
+def check_binary(path: str | os.PathLike) -> Path:
+    """The k-Wave C++ binary at ``path`` as an absolute path; refuse a missing, non-file or non-executable path.
+
+    Example:
+        >>> check_binary("/bin/sh").is_absolute()
+        True
+    """
+    p = Path(os.fspath(path)).expanduser()
+    if not str(path).strip() or not p.exists():
+        raise TfusInputError(f"k-Wave binary {path} does not exist; give the path of kspaceFirstOrder-OMP or "
+                             "kspaceFirstOrder-CUDA")
+    if not p.is_file():
+        raise TfusInputError(f"k-Wave binary {path} is not a file; give the path of the kspaceFirstOrder-OMP or "
+                             "kspaceFirstOrder-CUDA executable")
+    if not os.access(p, os.X_OK):
+        raise TfusInputError(f"k-Wave binary {path} is not executable; run chmod +x {path}")
+    return p.resolve()
 
 
 def check_points_per_wavelength(min_sound_speed: float, frequency_hz: float, spacing_mm: float) -> float:

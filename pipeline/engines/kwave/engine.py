@@ -147,7 +147,12 @@ def prepare(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: 
 def simulate_kwave(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: KWaveConfig = KWaveConfig(),
                    frequency_hz: float | None = None,
                    progress: Callable[[int, int], None] | None = None) -> SteadyStateField:
-    """Steady-state CW field of ``transducer`` at ``pose`` in ``medium`` (amplitude in Pa, phase in rad)."""
+    """Steady-state CW field of ``transducer`` at ``pose`` in ``medium`` (amplitude in Pa, phase in rad). With
+    ``config.binary`` set, the same problem runs through that k-Wave C++ binary (:mod:`.cpp`)."""
+    if config.binary is not None:
+        from tfus.pipeline.engines.kwave.cpp import simulate_kwave_cpp
+
+        return simulate_kwave_cpp(medium, transducer, pose, config, frequency_hz, progress)
     from tfus.pipeline.engines.kwave.stepper import build_simulation
 
     t_start = time.perf_counter()
