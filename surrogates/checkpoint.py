@@ -63,7 +63,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise TfusInputError(f"checkpoint {path} not found; give a training run folder or a .pt file")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as err:
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, OSError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise TfusInputError(f"{path} is not a readable tfus checkpoint ({first[:120]}); re-train or re-download "
                              "it") from None

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli import bench, data, demo, generate, head, info, simulate, transducers
+from tfus.workflows.cli import bench, data, demo, evaluate, generate, head, info, predict, simulate, train, transducers
 
 app = typer.Typer(
     name="tfus",
@@ -30,6 +30,9 @@ app.command("simulate")(simulate.simulate)
 app.command("generate")(generate.generate)
 app.command("demo")(demo.demo)
 app.command("info")(info.info)
+app.command("train")(train.train)
+app.command("evaluate")(evaluate.evaluate)
+app.command("predict")(predict.predict)
 
 
 def _version(value: bool) -> None:

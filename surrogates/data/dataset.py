@@ -1,0 +1,166 @@
+"""The training dataset: the complete samples of one split of a tfus store (from ``tfus generate`` or
+``tfus data import-tfuscapes``), read lazily, one sample per item.
+
+* **Split by head**: a split is a list of heads (the store's ``splits`` attribute), so no head is in two splits.
+* **Lazy and worker safe**: the store is opened on first use in each process (the dataset pickles to its path);
+  an item reads one head chunk (``hu``) and one field chunk (``pressure``); the small per-sample arrays are read once.
+* **Inputs** come from :func:`tfus.surrogates.data.inputs.model_inputs`, the one input preparation shared with
+  evaluation and ``tfus predict``.
+* **Targets**: the peak-normalised log map (:meth:`Normalization.field`) and the normalised log peak
+  (:meth:`Normalization.log_peak`), so a prediction goes back to pascals with :meth:`Normalization.to_pascal`.
+* **Augmentation** (``augment=True``): a left-right mirror (voxel axis 0) of CT, field and pose together
+  (:mod:`tfus.surrogates.data.augment`), drawn per ``(seed, epoch, sample)``: the same epoch gives the same flips
+  in any worker layout and after a resume. Call :meth:`StoreFieldDataset.set_epoch` before each epoch.
+
+Example:
+    >>> from tfus.surrogates.normalization import Normalization
+    >>> ds = StoreFieldDataset("dataset.zarr", "train", n_points=2048, normalization=Normalization())  # doctest: +SKIP
+    >>> item = ds[0]; item["ct"].shape, item["points"].shape, float(item["target"].max())  # doctest: +SKIP
+    (torch.Size([1, 64, 64, 64]), torch.Size([2048, 3]), 1.0)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import zarr
+from torch.utils.data import Dataset
+
+from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.store import SPLIT_NAMES, open_store, split_samples, store_spec
+from tfus.pipeline.transducers import Pose
+from tfus.surrogates.data.augment import mirror_pose, mirror_volume
+from tfus.surrogates.data.describe import split_heads, store_transducer
+from tfus.surrogates.data.inputs import model_inputs
+from tfus.surrogates.normalization import Normalization
+
+__all__ = ["StoreFieldDataset"]
+
+
+class StoreFieldDataset(Dataset):
+    """Complete samples of one split of a store as model inputs and normalised targets.
+
+    Args:
+        store: the store folder.
+        split: ``train``, ``val`` or ``test``.
+        n_points: transducer surface points per sample.
+        normalization: the constants (fit the log-peak ones on the training split:
+            :func:`tfus.surrogates.data.describe.fit_normalization`).
+        augment: random left-right mirror (see the module docstring).
+        seed: seed of the augmentation draws.
+        return_pressure: include the field in Pa (``pressure``) for metrics.
+
+    Items (torch tensors): ``ct`` (1, X, Y, Z) float32, ``points`` (N, 3) float32, ``target`` (1, X, Y, Z) float32,
+    ``log_peak`` () float32, ``peak_pa`` () float32, ``pressure`` (1, X, Y, Z) float32 Pa, ``affine`` (4, 4)
+    float64, ``index`` () int64 (sample index in the store), ``mirrored`` () bool.
+
+    Raises:
+        TfusInputError: unknown split, a split without heads or without complete samples.
+    """
+
+    def __init__(self, store: str | Path, split: str, n_points: int, normalization: Normalization,
+                 augment: bool = False, seed: int = 0, return_pressure: bool = True) -> None:
+        self.path = Path(store)
+        self.split = str(split)
+        self.n_points = int(n_points)
+        self.normalization = normalization
+        self.augment = bool(augment)
+        self.seed = int(seed)
+        self.return_pressure = bool(return_pressure)
+        self.epoch = 0
+        if self.split not in SPLIT_NAMES:
+            raise TfusInputError(f"unknown split {split!r}; use one of {', '.join(SPLIT_NAMES)}")
+        if self.n_points < 1:
+            raise TfusInputError(f"n_points must be >= 1, got {n_points}")
+        group = open_store(self.path)
+        self.spec = store_spec(group)
+        heads = split_heads(group, self.split)
+        if not heads:
+            raise TfusInputError(f"split {self.split!r} of {self.path} has no heads; give the store a "
+                                 f"{self.split} split (`tfus generate` splits: / `--splits`) or choose another split")
+        self.indices = split_samples(group, self.split)
+        if self.indices.size == 0:
+            raise TfusInputError(f"split {self.split!r} of {self.path} has {len(heads)} heads but no complete "
+                                 "samples; finish `tfus generate` (it resumes) or check `tfus info`")
+        self.head_names = list(group.attrs.get("head_names") or [])
+        self.heads = np.asarray(group["head_index"][:], np.int64)[self.indices]
+        self.apex = np.asarray(group["apex"][:], float)[self.indices]
+        self.target = np.asarray(group["target"][:], float)[self.indices]
+        self.affines = np.asarray(group["head_affine"][:], float)
+        self.transducer = store_transducer(self.spec.transducer)
+        self._group: zarr.Group | None = group
+        self._pid = os.getpid()
+
+    def __len__(self) -> int:
+        return int(self.indices.size)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_group"] = None
+        return state
+
+    @property
+    def group(self) -> zarr.Group:
+        """The store, opened in this process (re-opened after a fork or unpickling)."""
+        if self._group is None or self._pid != os.getpid():
+            self._group = open_store(self.path)
+            self._pid = os.getpid()
+        return self._group
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the augmentation draws of ``epoch`` (call before creating the epoch's DataLoader iterator)."""
+        self.epoch = int(epoch)
+
+    def mirrored(self, i: int) -> bool:
+        """Whether item ``i`` is mirrored in the current epoch (always False without ``augment``)."""
+        if not self.augment:
+            return False
+        rng = np.random.default_rng([self.seed, self.epoch, int(self.indices[i])])
+        return bool(rng.random() < 0.5)
+
+    def pose(self, i: int) -> Pose:
+        """The stored (not augmented) pose of item ``i``."""
+        return Pose(self.apex[i], self.target[i])
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"item {i} out of range ({n} samples in split {self.split!r})")
+        i = int(i) % n
+        g, s, h = self.group, int(self.indices[i]), int(self.heads[i])
+        hu = np.asarray(g["hu"][h], np.float32)
+        pressure = np.asarray(g["pressure"][s], np.float32)
+        affine = self.affines[h]
+        pose, flip = self.pose(i), self.mirrored(i)
+        if flip:
+            hu, pressure = mirror_volume(hu), mirror_volume(pressure)
+            pose = mirror_pose(pose, affine, hu.shape)
+        x = model_inputs(hu, affine, self.transducer, pose, self.normalization, self.n_points)
+        if not np.isfinite(pressure).all():
+            raise TfusInputError(f"sample {s} of {self.path} is complete but its pressure is not finite (a missing "
+                                 "or damaged chunk); re-generate that sample or the store")
+        try:
+            y, peak = self.normalization.field(pressure)
+        except TfusInputError as err:
+            raise TfusInputError(f"sample {s} of {self.path}: {err}") from None
+        item = {
+            "ct": torch.from_numpy(np.ascontiguousarray(x.ct, np.float32)),
+            "points": torch.from_numpy(np.ascontiguousarray(x.points, np.float32)),
+            "target": torch.from_numpy(np.ascontiguousarray(y, np.float32)[None]),
+            "log_peak": torch.tensor(float(self.normalization.log_peak(float(peak))), dtype=torch.float32),
+            "peak_pa": torch.tensor(float(peak), dtype=torch.float32),
+            "affine": torch.from_numpy(np.array(affine, np.float64)),
+            "index": torch.tensor(s, dtype=torch.int64),
+            "mirrored": torch.tensor(flip),
+        }
+        if self.return_pressure:
+            item["pressure"] = torch.from_numpy(np.maximum(pressure, 0)[None])
+        return item
+
+    def describe(self) -> dict:
+        """Split, heads (names) and sample count, for logs."""
+        heads = sorted(set(self.heads.tolist()))
+        return {"split": self.split, "heads": [self.head_names[h] for h in heads], "n_samples": len(self)}

@@ -1,0 +1,220 @@
+"""Surrogate inference: a trained checkpoint -> the pressure field (Pa) of a transducer pose on a head model's grid,
+in the head's world space (the contract of ``tfus simulate``). Used by ``tfus predict``, ``tfus evaluate`` and the
+benchmarks.
+
+:meth:`Predictor.predict` takes the head's HU volume and affine, a transducer and a pose (world mm) and:
+
+1. refuses a transducer or frequency the model was not trained for (:class:`~tfus.surrogates.trained.TrainedData`);
+2. resamples a head at another spacing to the trained one (:func:`tfus.pipeline.engines.problem.head_on_grid`);
+3. pads a grid smaller than the trained window with air, or runs MONAI sliding-window inference on a larger one
+   (:mod:`tfus.surrogates.windows`);
+4. prepares inputs with :func:`tfus.surrogates.data.inputs.model_inputs` (the one input preparation, shared with
+   training), runs the network in ``inference_mode`` and turns map + predicted log peak into pascals
+   (:meth:`~tfus.surrogates.normalization.Normalization.to_pascal`);
+5. crops / resamples back to the head grid and scales by the source amplitude (linear acoustics).
+
+Example:
+    >>> predictor = Predictor.from_checkpoint("runs/demo")            # doctest: +SKIP
+    >>> pa = predictor.predict(head.hu, head.affine, bowl, pose)      # doctest: +SKIP
+    >>> pa.shape == head.hu.shape, pa.dtype                           # doctest: +SKIP
+    (True, dtype('float32'))
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.transducers import BowlTransducer, Pose
+from tfus.surrogates.normalization import Normalization
+from tfus.surrogates.trained import TrainedData
+from tfus.surrogates.windows import pad_to_shape, sliding_window_predict
+
+__all__ = ["Prediction", "Predictor", "normalization_from_dict", "resolve_device"]
+
+SPACING_TOL_REL = 1e-3  #: head spacings within this of the trained one are used as they are
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``cpu`` or ``gpu`` (also ``cuda``, ``cuda:N``) -> a torch device; a one-line error when CUDA is missing.
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
+    name = str(device).lower()
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "gpu" or name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+            raise TfusInputError(f"--device {device}: no CUDA device is available (torch {torch.__version__}, "
+                                 f"{build}); use --device cpu")
+        return torch.device("cuda" if name == "gpu" else name)
+    raise TfusInputError(f"unknown device {device!r}; use cpu or gpu")
+
+
+def normalization_from_dict(values: Mapping) -> Normalization:
+    """The :class:`Normalization` stored in a checkpoint (extra keys are ignored; bad values are one line)."""
+    if not isinstance(values, Mapping):
+        raise TfusInputError("the checkpoint's normalization entry is not a mapping; the file is damaged, re-train it")
+    names = {f.name for f in fields(Normalization)}
+    try:
+        return Normalization(**{k: float(v) for k, v in values.items() if k in names})
+    except (TypeError, ValueError) as err:
+        raise TfusInputError(f"the checkpoint's normalization entry is invalid ({err}); re-train it") from None
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """One prediction: ``pressure`` (Pa, float32, on the head grid, world space of ``affine``) and how it was made."""
+
+    pressure: np.ndarray
+    affine: np.ndarray
+    peak_pa: float
+    seconds: float
+    windows: int
+    resampled: bool
+    padded: bool
+    amplitude_scale: float
+
+    def info(self) -> dict:
+        return {"predict_seconds": self.seconds, "windows": self.windows, "sliding_window": self.windows > 1,
+                "resampled": self.resampled, "padded": self.padded, "amplitude_scale": self.amplitude_scale}
+
+
+class Predictor:
+    """A surrogate network ready for inference (eval mode, on ``device``) with what it was trained on.
+
+    Args:
+        model: the network (DeepTFUS: ``model(ct, points) -> (field, log_peak)``).
+        normalization: its normalisation constants.
+        data: the checkpoint's ``data`` entry (or a :class:`TrainedData`).
+        device: ``cpu`` or ``gpu``.
+        overlap: sliding-window overlap (heads larger than the trained window).
+        sw_batch_size: windows per forward pass.
+        name: model name for records.
+        source: where the weights came from (for records).
+    """
+
+    def __init__(self, model: torch.nn.Module, normalization: Normalization, data: Mapping | TrainedData,
+                 device: str | torch.device = "cpu", overlap: float = 0.5, sw_batch_size: int = 1,
+                 name: str = "deeptfus", source: str | None = None) -> None:
+        self.device = resolve_device(device)
+        cfg = getattr(model, "config", None)
+        self.data = data if isinstance(data, TrainedData) else \
+            TrainedData.from_mapping(data, getattr(cfg, "n_points", None))
+        if cfg is not None:
+            if getattr(cfg, "spatial_dims", 3) != 3:
+                raise TfusInputError(f"this {name} model is {cfg.spatial_dims}D; tfus predicts 3D head models")
+            if not getattr(cfg, "predict_scale", True):
+                raise TfusInputError(f"this {name} model has no scale head (predict_scale off), so it cannot return "
+                                     "pascals; train it with predict_scale: true")
+            if getattr(cfg, "out_channels", 1) != 1:
+                raise TfusInputError(f"this {name} model predicts {cfg.out_channels} channels; tfus predict needs a "
+                                     "single pressure-amplitude channel")
+        self.model = model.to(self.device).eval()
+        self.normalization = normalization
+        self.overlap = float(overlap)
+        self.sw_batch_size = int(sw_batch_size)
+        self.name = name
+        self.source = source
+
+    @classmethod
+    def from_checkpoint(cls, path_or_run: str | Path, device: str = "cpu", **kwargs) -> Predictor:
+        """Load ``RUN/best.pt`` (or a ``.pt`` file) with ``weights_only=True`` and rebuild the network."""
+        from tfus.surrogates.checkpoint import load_checkpoint
+        from tfus.surrogates.registry import model_from_checkpoint
+
+        resolve_device(device)  # a missing GPU is the first thing to report, before reading anything
+        ckpt = load_checkpoint(path_or_run, map_location="cpu")
+        if not isinstance(ckpt["model_config"], Mapping):
+            raise TfusInputError(f"{path_or_run}: the checkpoint's model_config is not a mapping; re-train it")
+        model = model_from_checkpoint(ckpt)
+        return cls(model, normalization_from_dict(ckpt["normalization"]), ckpt["data"], device,
+                   name=str(ckpt["model"]), source=str(path_or_run), **kwargs)
+
+    # -- checks ----------------------------------------------------------------------------------------------------
+    def check_transducer(self, transducer: BowlTransducer) -> None:
+        """One-line error if the model was not trained for this transducer's geometry or frequency."""
+        self.data.check_transducer(transducer)
+
+    def trained_transducer(self) -> BowlTransducer:
+        return self.data.transducer()
+
+    # -- inference -------------------------------------------------------------------------------------------------
+    def predict(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose) -> np.ndarray:
+        """Pressure amplitude (Pa, float32) on the grid of ``hu`` / ``affine`` for ``transducer`` at ``pose``."""
+        return self.predict_detailed(hu, affine, transducer, pose).pressure
+
+    def predict_detailed(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer,
+                         pose: Pose) -> Prediction:
+        """:meth:`predict` with timing and how the grid was handled."""
+        from tfus.pipeline.engines.problem import head_on_grid
+        from tfus.pipeline.head.model import HeadModel
+        from tfus.pipeline.io import resample_to
+        from tfus.surrogates.data.inputs import model_inputs
+
+        t0 = time.perf_counter()
+        self.check_transducer(transducer)
+        hu = np.asarray(hu, np.float32)
+        affine = np.asarray(affine, float)
+        if hu.ndim != 3 or affine.shape != (4, 4):
+            raise TfusInputError(f"predict needs a 3D HU volume and a 4x4 affine, got {hu.shape} and {affine.shape}")
+        if not np.isfinite(hu).all():
+            raise TfusInputError("the HU volume has non-finite values; fix the head model")
+        spacings = np.linalg.norm(affine[:3, :3], axis=0)
+        if np.ptp(spacings) > SPACING_TOL_REL * spacings.mean():
+            raise TfusInputError(f"the head grid is anisotropic ({np.round(spacings, 4).tolist()} mm); rebuild the "
+                                 "head model with `tfus head build --spacing MM`")
+        target = self.data.spacing_mm
+        resampled = bool(abs(spacings.mean() - target) > SPACING_TOL_REL * target)
+        work_hu, work_affine = hu, affine
+        if resampled:
+            head = head_on_grid(HeadModel(hu=hu, labels=np.zeros(hu.shape, np.uint8), affine=affine), target)
+            work_hu, work_affine = head.hu, np.asarray(head.affine, float)
+        roi = self.data.grid_shape
+        padded_hu, padded_affine, crop = pad_to_shape(work_hu, work_affine, roi)
+        inputs = model_inputs(padded_hu, padded_affine, transducer, pose, self.normalization, self.data.n_points)
+        pressure, windows = self._run(inputs.ct, inputs.points)
+        pressure = pressure[crop]
+        if resampled:
+            pressure = resample_to(pressure, work_affine, hu.shape, affine, order=1, cval=0.0)
+        scale = self.data.amplitude_scale(transducer)
+        pressure = (np.maximum(pressure, 0.0) * scale).astype(np.float32)
+        return Prediction(pressure=pressure, affine=affine, peak_pa=float(pressure.max()),
+                          seconds=time.perf_counter() - t0, windows=windows, resampled=resampled,
+                          padded=padded_hu.shape != work_hu.shape, amplitude_scale=scale)
+
+    def _window_pascal(self, ct: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+        """``(B, C, *S)`` CT and ``(B, N, 3)`` points -> ``(B, 1, *S)`` pressure in Pa."""
+        out = self.model(ct, points)
+        if out.log_peak is None:
+            raise TfusInputError(f"this {self.name} model returned no log peak; it cannot give pascals")
+        return self.normalization.to_pascal(out.field[:, 0].float(), out.log_peak.float(), spatial_dims=3)[:, None]
+
+    def _run(self, ct: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, int]:
+        roi = self.data.grid_shape
+        with torch.inference_mode():
+            ct_t = torch.from_numpy(np.ascontiguousarray(ct)).to(self.device)[None]
+            pts = torch.from_numpy(np.ascontiguousarray(points)).to(self.device)
+            if tuple(ct_t.shape[2:]) == tuple(roi):
+                out, windows = self._window_pascal(ct_t, pts[None]), 1
+            else:
+                out, windows = sliding_window_predict(ct_t, pts, roi, self._window_pascal, overlap=self.overlap,
+                                                      sw_batch_size=self.sw_batch_size)
+            return out[0, 0].float().cpu().numpy(), windows
+
+    def describe(self) -> dict:
+        """JSON-ready description (model, source, device, trained data)."""
+        cfg = getattr(self.model, "config", None)
+        n_params = sum(p.numel() for p in self.model.parameters())
+        return {"model": self.name, "checkpoint": self.source, "device": str(self.device), "parameters": n_params,
+                "model_config": cfg.model_dump(mode="json") if hasattr(cfg, "model_dump") else None,
+                "trained_on": self.data.describe()}

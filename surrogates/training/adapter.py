@@ -1,0 +1,106 @@
+"""The one seam between the training loop and a model: how a batch goes in, how the loss is computed, how blocks are
+checkpointed. The loop assumes only that ``model(ct, points)`` returns an object with ``.field`` (the normalised map,
+``(B, 1, *S)``) and ``.log_peak`` (``(B,)`` or None); a model that needs something else registers its own adapter
+with :func:`register_adapter` under its registry name.
+
+Gradient checkpointing: a model with a ``set_gradient_checkpointing(bool)`` method handles it itself; otherwise every
+block held in a top-level ``nn.ModuleList`` (DeepTFUS: the encoder and decoder levels) is recomputed in the backward
+pass (``torch.utils.checkpoint``, non-reentrant); the weights and ``state_dict`` are unchanged.
+
+Example:
+    >>> import torch
+    >>> from tfus.surrogates.registry import build_model
+    >>> model = build_model("deeptfus", {"preset": "tiny"})
+    >>> adapter = adapter_for("deeptfus")
+    >>> batch = {"ct": torch.rand(1, 1, 8, 8, 8), "points": torch.rand(1, 16, 3), "target": torch.rand(1, 1, 8, 8, 8),
+    ...          "log_peak": torch.zeros(1)}
+    >>> sorted(adapter.loss(adapter.forward(model, batch), batch))
+    ['gradient', 'scale', 'total', 'weighted']
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from tfus.pipeline.errors import TfusInputError
+from tfus.surrogates.losses import DeepTFUSLoss, LossConfig
+
+__all__ = ["ModelAdapter", "adapter_for", "enable_gradient_checkpointing", "register_adapter"]
+
+
+class ModelAdapter:
+    """Default adapter: ``model(ct, points)``, :class:`DeepTFUSLoss` on ``.field`` / ``.log_peak``.
+
+    Args:
+        loss: the loss weights.
+        spacing_mm: voxel size (the focal term measures distances in mm).
+    """
+
+    def __init__(self, loss: LossConfig | None = None, spacing_mm: float = 1.0) -> None:
+        self.loss_fn = DeepTFUSLoss(loss or LossConfig())
+        self.spacing_mm = float(spacing_mm)
+
+    def forward(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> Any:
+        """The model's output for a batch (already on the model's device)."""
+        return model(batch["ct"], batch["points"])
+
+    def loss(self, out: Any, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Loss terms (float32) with ``total``."""
+        log_peak = out.log_peak.float() if getattr(out, "log_peak", None) is not None else None
+        return self.loss_fn(out.field.float(), batch["target"].float(), log_peak,
+                            batch["log_peak"] if log_peak is not None else None, self.spacing_mm)
+
+
+_ADAPTERS: dict[str, type[ModelAdapter]] = {}
+
+
+def register_adapter(name: str) -> Callable[[type[ModelAdapter]], type[ModelAdapter]]:
+    """Class decorator: use this adapter for the registered model ``name``."""
+
+    def wrap(cls: type[ModelAdapter]) -> type[ModelAdapter]:
+        _ADAPTERS[name] = cls
+        return cls
+
+    return wrap
+
+
+def adapter_for(name: str, loss: LossConfig | None = None, spacing_mm: float = 1.0) -> ModelAdapter:
+    """The adapter of model ``name`` (the default one unless a model registered its own)."""
+    return _ADAPTERS.get(name, ModelAdapter)(loss, spacing_mm)
+
+
+def _checkpointed(forward: Callable, *args: Any, **kwargs: Any) -> Any:
+    if not torch.is_grad_enabled():
+        return forward(*args, **kwargs)
+    return checkpoint(forward, *args, use_reentrant=False, **kwargs)
+
+
+def enable_gradient_checkpointing(model: nn.Module) -> int:
+    """Turn on gradient checkpointing (see the module docstring); returns the number of blocks wrapped (or 1 when
+    the model does it itself).
+
+    Raises:
+        TfusInputError: the model offers neither the method nor any ``nn.ModuleList`` of blocks.
+    """
+    setter = getattr(model, "set_gradient_checkpointing", None)
+    if callable(setter):
+        setter(True)
+        return 1
+    n = 0
+    for child in model.children():
+        if isinstance(child, nn.ModuleList):
+            for block in child:
+                if not getattr(block, "_tfus_checkpointed", False):
+                    block.forward = functools.partial(_checkpointed, block.forward)
+                    block._tfus_checkpointed = True
+                n += 1
+    if n == 0:
+        raise TfusInputError(f"{type(model).__name__} has no blocks to checkpoint (no set_gradient_checkpointing "
+                             "method, no ModuleList); set grad_checkpoint: false")
+    return n

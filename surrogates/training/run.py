@@ -1,0 +1,295 @@
+"""``tfus train`` as a function: train a registered surrogate on a tfus store into a run folder, resuming a killed
+run exactly where its last epoch ended.
+
+One call runs in one process, or in each process of a ``torchrun`` job (DDP: ``gloo`` on CPU, ``nccl`` on GPU, a
+:class:`~torch.utils.data.DistributedSampler` per process, gradients averaged, only the main process writes). Per
+epoch the data order depends on ``(seed, epoch)`` only and the augmentation on ``(seed, epoch, sample)``; with the
+random states stored in ``last.pt`` a resumed run reproduces the uninterrupted one bit for bit on CPU.
+
+Example:
+    >>> result = train("dataset.zarr", "runs/r1", TrainConfig(epochs=2, model={"preset": "tiny"}))  # doctest: +SKIP
+    >>> result.epoch, (result.out / "best.pt").is_file()  # doctest: +SKIP
+    (2, True)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+
+from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.io import atomic_write_text
+from tfus.pipeline.store import open_store, split_samples
+from tfus.pipeline.version import versions
+from tfus.surrogates.checkpoint import save_checkpoint
+from tfus.surrogates.data.dataset import StoreFieldDataset
+from tfus.surrogates.data.describe import data_description, fit_normalization, split_heads
+from tfus.surrogates.normalization import Normalization
+from tfus.surrogates.registry import build_model_with_config, model_names
+from tfus.surrogates.training.adapter import adapter_for, enable_gradient_checkpointing
+from tfus.surrogates.training.config import TrainConfig
+from tfus.surrogates.training.distributed import (
+    DistContext,
+    all_gather_objects,
+    barrier,
+    setup_distributed,
+    teardown_distributed,
+    weights_digest,
+)
+from tfus.surrogates.training.logs import EpochProgress, TensorBoardLog, write_csv
+from tfus.surrogates.training.loop import reduce_means, train_epoch, validate
+from tfus.surrogates.training.run_files import (
+    check_same_data,
+    clear_run,
+    load_training_checkpoint,
+    remove_stale_temps,
+    resolve_config,
+)
+from tfus.surrogates.training.state import deterministic_mode, rng_state, seed_everything, set_rng_state
+
+__all__ = ["TrainResult", "train"]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a :func:`train` call did: epochs done in total, global step, the best epoch and its loss, the epoch
+    it resumed from (None for a new run) and the per-epoch log rows."""
+
+    out: Path
+    epoch: int
+    step: int
+    best_epoch: int
+    best_loss: float
+    resumed_from: int | None
+    world_size: int
+    history: list[dict] = field(default_factory=list)
+
+
+def train(store: str | Path, out: str | Path, config: TrainConfig | None = None, *, epochs: int | None = None,
+          device: str = "auto", overwrite: bool = False, stop_after: int | None = None, progress: bool = True,
+          say: Callable[[str], None] | None = None) -> TrainResult:
+    """Train (or resume) a surrogate.
+
+    Args:
+        store: the dataset store.
+        out: the run folder; if it holds ``last.pt`` the run resumes (unless ``overwrite``).
+        config: the training config (None: the defaults, or the stored one when resuming).
+        epochs: total epochs (overrides the config's).
+        device: ``auto``, ``cpu`` or ``gpu``.
+        overwrite: discard an earlier run in ``out``.
+        stop_after: train at most this many epochs in this call (for job time limits); the run stays resumable.
+        progress: show a progress bar (main process).
+        say: receives one-line status messages (main process).
+
+    Raises:
+        TfusInputError: bad store, split, config, device or run folder (one line).
+    """
+    ctx = setup_distributed(device)
+    try:
+        return _train(Path(store), Path(out), config, epochs, ctx, overwrite, stop_after, progress,
+                      say if ctx.is_main and say is not None else (lambda _msg: None))
+    except TfusInputError as err:
+        raise TfusInputError(_clean(str(err))) from None
+    finally:
+        teardown_distributed(ctx)
+
+
+def _clean(message: str) -> str:
+    """A user error raised in a DataLoader worker arrives wrapped in the worker's traceback: keep its own line."""
+    marker = "TfusInputError: "
+    return message.rsplit(marker, 1)[-1].strip() if "Original Traceback" in message and marker in message else message
+
+
+def _train(store: Path, out: Path, config: TrainConfig | None, epochs: int | None, ctx: DistContext,
+           overwrite: bool, stop_after: int | None, progress: bool, say: Callable[[str], None]) -> TrainResult:
+    if out.exists() and not out.is_dir():
+        raise TfusInputError(f"--out {out} is a file; give a run folder")
+    last = out / "last.pt"
+    ckpt = load_training_checkpoint(last) if last.is_file() and not overwrite else None
+    cfg = resolve_config(ckpt, config, epochs, str(out))
+    if cfg.model_name not in model_names():
+        raise TfusInputError(f"unknown model {cfg.model_name!r}; available: {', '.join(model_names())}")
+    open_store(store)  # a missing or foreign store is reported before anything else
+    with deterministic_mode(cfg.deterministic, ctx.device.type):
+        seed_everything(cfg.seed)
+        if ckpt is not None:
+            model, model_cfg = build_model_with_config(cfg.model_name, ckpt["model_config"])
+        else:
+            model, model_cfg = _build_model(cfg)
+        n_points = int(cfg.n_points or model_cfg.get("n_points") or 2048)
+        train_ds = StoreFieldDataset(store, cfg.train_split, n_points, Normalization(), augment=cfg.augment,
+                                     seed=cfg.seed, return_pressure=False)
+        norm = Normalization(**ckpt["normalization"]) if ckpt is not None else fit_normalization(store,
+                                                                                                 cfg.train_split)
+        train_ds.normalization = norm
+        val_ds = _val_dataset(store, cfg, n_points, norm, say)
+        data = data_description(store, n_points, len(train_ds))
+        if ckpt is not None:
+            check_same_data(ckpt["data"], data, str(out))
+            _load_weights(model, ckpt, out)
+        barrier()  # every check passed on every process: now the run folder may change
+        if ctx.is_main:
+            if overwrite:
+                clear_run(out)
+            out.mkdir(parents=True, exist_ok=True)
+            remove_stale_temps(out)
+        barrier()
+        return _fit(store, out, cfg, ckpt, ctx, model, model_cfg, norm, data, train_ds, val_ds, stop_after,
+                    progress, say)
+
+
+def _build_model(cfg: TrainConfig):
+    model, model_cfg = build_model_with_config(cfg.model_name, cfg.model)
+    if cfg.n_points is not None and "n_points" in model_cfg and model_cfg["n_points"] != cfg.n_points:
+        model, model_cfg = build_model_with_config(cfg.model_name, {**cfg.model, "n_points": cfg.n_points})
+    return model, model_cfg
+
+
+def _load_weights(model: torch.nn.Module, ckpt: dict, out: Path) -> None:
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise TfusInputError(f"{out}/last.pt does not fit its {ckpt['model']} config ({first[:100]}); it is from "
+                             "another model, pass --overwrite or choose another --out") from None
+
+
+def _val_dataset(store: Path, cfg: TrainConfig, n_points: int, norm: Normalization,
+                 say: Callable[[str], None]) -> StoreFieldDataset | None:
+    if cfg.val_split is None:
+        return None
+    group = open_store(store)
+    if not split_heads(group, cfg.val_split) or split_samples(group, cfg.val_split).size == 0:
+        say(f"no complete {cfg.val_split} samples in {store}: no validation, best.pt follows the training loss")
+        return None
+    return StoreFieldDataset(store, cfg.val_split, n_points, norm, augment=False, seed=cfg.seed,
+                             return_pressure=cfg.val_metrics)
+
+
+def _lr_lambda(cfg: TrainConfig, total_steps: int) -> Callable[[int], float]:
+    floor = cfg.min_lr / cfg.lr
+
+    def factor(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / (cfg.warmup_steps + 1)
+        t = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+
+    return factor
+
+
+def _fit(store, out, cfg, ckpt, ctx, model, model_cfg, norm, data, train_ds, val_ds, stop_after, progress, say):
+    device = ctx.device
+    raw = model
+    if cfg.grad_checkpoint:
+        enable_gradient_checkpointing(raw)
+    raw.to(device)
+    if ctx.distributed:
+        model = torch.nn.parallel.DistributedDataParallel(raw, device_ids=[device.index] if device.type == "cuda"
+                                                          else None, static_graph=True)
+    adapter = adapter_for(cfg.model_name, cfg.loss_config, train_ds.spec.spacing_mm)
+    sampler = DistributedSampler(train_ds, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=cfg.seed)
+    gen = torch.Generator()
+    cuda = device.type == "cuda"
+    loader = DataLoader(train_ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
+                        pin_memory=cuda, generator=gen)
+    val_loader = None if val_ds is None else DataLoader(
+        val_ds, batch_size=cfg.batch_size, sampler=list(range(ctx.rank, len(val_ds), ctx.world_size)),
+        num_workers=cfg.num_workers, pin_memory=cuda)
+    optimizer = torch.optim.AdamW(raw.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = (torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, cfg.epochs * len(loader)))
+                 if cfg.scheduler == "cosine" else None)
+    amp = cfg.amp and cuda
+    scaler = torch.amp.GradScaler(device.type, enabled=amp and cfg.amp_dtype == "float16")
+    autocast_dtype = getattr(torch, cfg.amp_dtype) if amp else None
+    start, step, best, history = 0, 0, {"loss": math.inf, "epoch": 0}, []
+    if ckpt is not None:
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None and ckpt.get("scheduler"):
+            scheduler.load_state_dict(ckpt["scheduler"])
+        if scaler.is_enabled() and ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        set_rng_state(ckpt["rng"])
+        start, step, best, history = int(ckpt["epoch"]), int(ckpt["step"]), dict(ckpt["best"]), list(ckpt["history"])
+        say(f"resuming {out} after epoch {start} of {cfg.epochs} (step {step}; from last.pt)")
+    else:
+        n_params = sum(p.numel() for p in raw.parameters())
+        say(f"training {cfg.model_name} ({n_params:,} parameters) on {len(train_ds)} samples of "
+            f"{len(set(train_ds.heads.tolist()))} heads" + (f", validating on {len(val_ds)}" if val_ds else "")
+            + f"; {device.type}, {ctx.world_size} process(es), {cfg.epochs} epochs")
+    common = {"model": cfg.model_name, "model_config": model_cfg, "normalization": norm.to_dict(), "data": data,
+              "train_config": cfg.public(), "versions": versions()}
+    if ctx.is_main:
+        atomic_write_text(out / "config.json", _json({**common, "seed": cfg.seed, "device": device.type,
+                                                      "world_size": ctx.world_size, "store": str(store),
+                                                      "resumed_from_epoch": start if ckpt is not None else None}))
+    tb = TensorBoardLog(out / "tensorboard", purge_step=step if ckpt is not None else None) if ctx.is_main else None
+    bar = EpochProgress(progress and ctx.is_main)
+    end = cfg.epochs if stop_after is None else min(cfg.epochs, start + int(stop_after))
+    try:
+        for epoch in range(start, end):
+            t0 = time.perf_counter()
+            sampler.set_epoch(epoch)
+            train_ds.set_epoch(epoch)
+            gen.manual_seed(cfg.seed * 1_000_003 + epoch)
+            lr = optimizer.param_groups[0]["lr"]
+            bar.start(f"epoch {epoch + 1}/{cfg.epochs}", len(loader))
+            sums, n = train_epoch(model, loader, adapter, optimizer, scheduler, scaler, device=device,
+                                  autocast_dtype=autocast_dtype, grad_clip=cfg.grad_clip, progress=bar)
+            step += len(loader)
+            row = {"epoch": epoch + 1, "step": step, "lr": lr, **_named("train", reduce_means(sums, n))}
+            if val_loader is not None and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
+                vs, vn = validate(model, val_loader, adapter, norm, device=device, autocast_dtype=autocast_dtype,
+                                  metrics=cfg.val_metrics)
+                row.update(_named("val", reduce_means(vs, vn)))
+            score = row.get("val_loss", math.nan) if val_loader is not None else row["train_loss"]
+            improved = math.isfinite(score) and score < best["loss"]
+            if improved:
+                best = {"loss": float(score), "epoch": epoch + 1}
+            row.update(best_epoch=best["epoch"], seconds=round(time.perf_counter() - t0, 3))
+            history.append(row)
+            digests = all_gather_objects(weights_digest(raw))
+            if ctx.is_main:
+                state = {k: v.detach().cpu() for k, v in raw.state_dict().items()}
+                epoch_info = {"epoch": epoch + 1, "step": step, "metrics": row}
+                if improved:
+                    save_checkpoint(out / "best.pt", {**common, **epoch_info, "state_dict": state})
+                save_checkpoint(out / "last.pt", {
+                    **common, **epoch_info, "state_dict": state, "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                    "scaler": scaler.state_dict(), "rng": rng_state(), "best": best, "history": history,
+                    "ddp": {"world_size": ctx.world_size, "weights_sha256": digests}})
+                write_csv(out / "log.csv", history)
+                tb.log(row, step)
+                say(f"epoch {epoch + 1}/{cfg.epochs}: train loss {row['train_loss']:.4g}"
+                    + (f", val loss {row['val_loss']:.4g}" if "val_loss" in row else "")
+                    + (" (best)" if improved else ""))
+            if len(set(digests)) > 1:
+                raise RuntimeError(f"DDP processes hold different weights after epoch {epoch + 1}: {digests}")
+            barrier()
+    finally:
+        bar.close()
+        if tb is not None:
+            tb.close()
+    return TrainResult(out=out, epoch=int(history[-1]["epoch"]) if history else start, step=step,
+                       best_epoch=int(best["epoch"]), best_loss=float(best["loss"]),
+                       resumed_from=start if ckpt is not None else None, world_size=ctx.world_size,
+                       history=history)
+
+
+def _named(prefix: str, means: dict[str, float]) -> dict[str, float]:
+    """``{prefix}_loss`` (the total) first, then the loss terms, then the metrics."""
+    keys = sorted(means, key=lambda k: (k != "total", k.startswith("metric:"), k))
+    return {f"{prefix}_{'loss' if k == 'total' else k.removeprefix('metric:')}": means[k] for k in keys}
+
+
+def _json(obj: dict) -> str:
+    import json
+
+    return json.dumps(obj, indent=2, default=str) + "\n"
