@@ -1,83 +1,276 @@
-"""The end-to-end demo on the bundled heads.
+"""The end-to-end demo (``tfus demo``): bundled heads -> head models -> transducer poses -> a small k-Wave dataset on a
+LocalCluster -> DeepTFUS trained briefly -> evaluation on the held-out head(s) -> a prediction for a new pose, checked
+against a simulation -> ``report.md`` with PNGs, metrics, timings, config and versions.
 
-Stages available in this release: head models from every bundled head (T1 pseudo-CT, and the real CT when
-``data/setup.sh`` built it) -> transducer poses over each cranium -> a report (``report.md`` + PNGs, measurements,
-timings, config and versions). Later stages (simulation, dataset, surrogate) plug in here as they land.
+Every stage reuses the real commands' code (``tfus generate``, ``tfus train``, ``tfus evaluate``, ``tfus predict``,
+``tfus simulate``); rerunning with the same ``--workdir`` resumes the dataset and the training run.
 
 Example:
     >>> from tfus.workflows.demo import DemoConfig
-    >>> DemoConfig().spacing_mm
-    2.0
+    >>> DemoConfig().dataset
+    'demo'
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tfus.pipeline.resources import bundled_heads
+import numpy as np
+
+from tfus.pipeline.resources import bundled_heads  # noqa: F401 - re-exported for callers of the old demo
+
+
+def _demo_model() -> dict:
+    # small enough to train on 2 CPU cores in minutes; every conditioning path on
+    return {"width": 8, "depth": 3, "n_experts": 2, "n_points": 512}
 
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Demo settings: head-model spacing (mm), poses per head, transducer preset and seed."""
+    """Demo settings.
 
-    spacing_mm: float = 2.0
-    poses_per_head: int = 8
-    transducer: str = "itrusst-sc1"
+    Attributes:
+        dataset: dataset preset or YAML (``data/datasets/demo.yaml``).
+        workers: local Dask workers for the simulations (default: one per core).
+        epochs: training epochs.
+        batch_size: training batch size.
+        model: DeepTFUS config overrides.
+        seed: seed of training and of the new pose.
+        device: ``cpu`` or ``gpu`` for training and prediction.
+    """
+
+    dataset: str = "demo"
+    workers: int | None = None
+    epochs: int = 12
+    batch_size: int = 2
+    model: dict = field(default_factory=_demo_model)
     seed: int = 0
+    device: str = "cpu"
 
 
-def run_demo(workdir: Path, config: DemoConfig, progress=None) -> Path:
-    """Run the demo into ``workdir`` and return the path of ``report.md``. ``progress`` is an optional callable
-    ``progress(message)``."""
-    from tfus.pipeline.figures import save_label_overlay
-    from tfus.pipeline.head.build import HeadBuildConfig, build_head
-    from tfus.pipeline.head.measures import measure_head
+def run_demo(workdir: Path, config: DemoConfig = DemoConfig(), progress: Callable[[str], None] | None = None,
+             sample_bar=None) -> Path:
+    """Run the demo into ``workdir`` and return the path of ``report.md``.
+
+    Args:
+        workdir: output folder (dataset store, training run, fields, figures, report).
+        config: demo settings.
+        progress: receives one-line stage messages.
+        sample_bar: optional progress-bar factory for the simulations (see ``tfus generate``).
+    """
     from tfus.pipeline.io.atomic import atomic_write_text
-    from tfus.pipeline.transducers import load_transducer, poses_to_csv, sample_poses
     from tfus.pipeline.version import versions
+    from tfus.workflows.generate import load_config
 
     say = progress or (lambda message: None)
+    workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    bowl = load_transducer(config.transducer)
-    rows, timings = [], {}
-    for name, image in bundled_heads().items():
-        out = workdir / "heads" / name
-        say(f"{name}: building the head model")
-        t0 = time.perf_counter()
-        head = build_head(image, HeadBuildConfig(spacing_mm=config.spacing_mm, seed=config.seed))
-        summary = measure_head(head)
-        head.meta["summary"] = summary
-        head.save(out)
-        t1 = time.perf_counter()
-        say(f"{name}: sampling {config.poses_per_head} poses")
-        poses = sample_poses(head, bowl, config.poses_per_head, seed=config.seed)
-        poses_to_csv(out / "poses.csv", poses)
-        t2 = time.perf_counter()
-        import numpy as np
+    timings: dict[str, float] = {}
+    cfg = load_config(config.dataset)
+    cfg = cfg.model_copy(update={"cluster": cfg.cluster.with_cli(cluster="local", workers=config.workers)})
+    cfg.check_inputs()
+    store, run_dir = workdir / "dataset.zarr", workdir / "run"
 
-        pts = np.array([p.apex for p in poses] + [p.focus for p in poses])
-        save_label_overlay(head, out / "head.png", title=f"{name}: {head.meta['method']}", points_world=pts)
-        timings[name] = {"head_s": t1 - t0, "poses_s": t2 - t1}
-        rows.append((name, head.meta["modality"], summary, len(poses)))
+    t0 = time.perf_counter()
+    summary = _dataset(cfg, store, say, sample_bar)
+    timings["dataset (heads, poses, k-Wave simulations)"] = time.perf_counter() - t0
 
-    lines = ["# tfus demo report", "", f"Transducer: `{bowl.name}` (R {bowl.radius_of_curvature_mm:g} mm, aperture "
-             f"{bowl.aperture_diameter_mm:g} mm, {bowl.frequency_hz / 1e3:g} kHz). Head-model spacing "
-             f"{config.spacing_mm:g} mm.", "",
-             "| head | modality | skull volume (ml) | median cranial thickness (mm) | bone HU median | brain (ml) | "
-             "poses | head model (s) | poses (s) |", "|---|---|---|---|---|---|---|---|---|"]
-    for name, modality, s, n in rows:
-        lines.append(f"| {name} | {modality} | {s['skull_volume_ml']:.0f} | {s['skull_thickness_mm']:.1f} | "
-                     f"{s['bone_hu'].get('median', float('nan')):.0f} | {s['brain_volume_ml']:.0f} | {n} | "
-                     f"{timings[name]['head_s']:.1f} | {timings[name]['poses_s']:.1f} |")
-    lines += ["", "Figures (labels overlaid; yellow dots: transducer apexes and geometric foci):", ""]
-    lines += [f"![{name}](heads/{name}/head.png)" for name, *_ in rows]
-    lines += ["", "Config and versions: `demo.json`.", ""]
-    atomic_write_text(workdir / "demo.json", json.dumps({"config": asdict(config), "versions": versions(),
-                                                         "timings_s": timings}, indent=2) + "\n")
+    t0 = time.perf_counter()
+    heads = _head_figures(store, workdir / "figures")
+    timings["head figures"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    say(f"training DeepTFUS for {config.epochs} epochs on the training heads")
+    _train(store, run_dir, config, say)
+    timings["training"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    say("evaluating on the held-out head(s)")
+    from tfus.surrogates.evaluation import evaluate
+
+    evaluation = evaluate(run_dir, store, split="test", device=_device(config.device))
+    timings["evaluation (test split)"] = time.perf_counter() - t0
+
+    say("a new pose on a held-out head: simulation vs prediction")
+    new_pose = _new_pose(cfg, store, run_dir, workdir, config)
+    timings["new pose: k-Wave simulation"] = new_pose["simulate_seconds"]
+    timings["new pose: prediction"] = new_pose["predict_seconds"]
+
+    record = {"config": asdict(config), "dataset_config": cfg.public(), "versions": versions(),
+              "timings_s": timings, "generate": summary, "evaluation": _aggregate_only(evaluation),
+              "new_pose": {k: v for k, v in new_pose.items() if k != "metrics_table"}}
+    atomic_write_text(workdir / "demo.json", json.dumps(record, indent=2, default=_json) + "\n")
     report = workdir / "report.md"
-    atomic_write_text(report, "\n".join(lines))
+    atomic_write_text(report, _report(config, cfg, heads, summary, evaluation, new_pose, timings))
     return report
+
+
+def _device(device: str) -> str:
+    return "gpu" if device == "gpu" else "cpu"
+
+
+def _dataset(cfg, store: Path, say, sample_bar) -> dict:
+    from tfus.workflows.generate.run import generate
+
+    say(f"dataset: {len(cfg.heads)} heads x {cfg.poses.per_head} poses on a {list(cfg.grid.shape)} grid at "
+        f"{cfg.grid.spacing_mm:g} mm (k-Wave, {cfg.cluster.workers or 'all'} local workers)")
+    summary = generate(cfg, store, say=say, progress_factory=sample_bar)
+    if summary.failed:
+        from tfus.pipeline.errors import TfusInputError
+
+        raise TfusInputError(f"{summary.failed} demo simulations failed ({summary.errors[0]}); rerun `tfus demo` "
+                             "with the same --workdir to retry them")
+    return summary.as_dict()
+
+
+def _head_figures(store: Path, folder: Path) -> list[dict]:
+    """One label-overlay PNG per head of the store (transducer apexes and foci marked) and its measurements."""
+    from tfus.pipeline.figures import save_label_overlay
+    from tfus.pipeline.head.measures import measure_head
+    from tfus.pipeline.head.model import HeadModel
+    from tfus.pipeline.store import open_store
+
+    group = open_store(store)
+    names = list(group.attrs["head_names"])
+    splits = {i: name for name, ids in group.attrs["splits"].items() for i in ids}
+    head_index = np.asarray(group["head_index"][:])
+    apex, focus = np.asarray(group["apex"][:]), np.asarray(group["focus"][:])
+    rows = []
+    for i, name in enumerate(names):
+        head = HeadModel(hu=np.asarray(group["hu"][i]), labels=np.asarray(group["labels"][i]),
+                         affine=np.asarray(group["head_affine"][i]))
+        mine = head_index == i
+        pts = np.concatenate([apex[mine], focus[mine]])
+        png = folder / f"head_{name}.png"
+        save_label_overlay(head, png, title=f"{name} ({splits.get(i, '?')})", points_world=pts)
+        rows.append({"name": name, "split": splits.get(i, "?"), "png": png, "samples": int(mine.sum()),
+                     **measure_head(head)})
+    return rows
+
+
+def _train(store: Path, run_dir: Path, config: DemoConfig, say) -> None:
+    from tfus.surrogates.training.config import TrainConfig
+    from tfus.surrogates.training.run import train
+
+    train_cfg = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=2e-3, seed=config.seed,
+                            num_workers=0, model_name="deeptfus", model=dict(config.model), augment=True,
+                            val_split=None)
+    train(store, run_dir, train_cfg, device=_device(config.device), progress=True, say=say)
+
+
+def _new_pose(cfg, store: Path, run_dir: Path, workdir: Path, config: DemoConfig) -> dict:
+    """A pose not in the dataset, on the first held-out head: simulate it (k-Wave, same settings as the dataset) and
+    predict it; metrics, NIfTIs and a comparison figure."""
+    from tfus.pipeline.engines.kwave.config import KWaveConfig
+    from tfus.pipeline.engines.run import SimulationRequest, run_simulation
+    from tfus.pipeline.fields.output import write_field
+    from tfus.pipeline.figures import save_field_comparison
+    from tfus.pipeline.head.labels import Label
+    from tfus.pipeline.head.model import HeadModel
+    from tfus.pipeline.store import open_store
+    from tfus.pipeline.transducers import load_transducer, sample_poses
+    from tfus.surrogates.inference import Predictor
+    from tfus.surrogates.metrics import sample_metrics
+
+    group = open_store(store)
+    test = list(group.attrs["splits"]["test"]) or list(group.attrs["splits"]["train"])
+    h = int(test[0])
+    name = group.attrs["head_names"][h]
+    head = HeadModel(hu=np.asarray(group["hu"][h]), labels=np.asarray(group["labels"][h]),
+                     affine=np.asarray(group["head_affine"][h]))
+    bowl = load_transducer(cfg.transducer)
+    frequency = cfg.simulation.frequency_hz or bowl.frequency_hz
+    target = head.voxel_to_world(np.argwhere(head.labels == Label.BRAIN).mean(0))
+    opts = cfg.poses.model_dump(exclude={"per_head", "aim"})
+    known = np.asarray(group["apex"][:])[np.asarray(group["head_index"][:]) == h]
+    candidates = sample_poses(head, bowl, cfg.poses.per_head + 3, target=target, seed=config.seed + 1000, **opts)
+    pose = max(candidates, key=lambda p: np.min(np.linalg.norm(known - p.apex, axis=1))).pose  # farthest from data
+
+    t0 = time.perf_counter()
+    sim = run_simulation(SimulationRequest(transducer=bowl, pose=pose, head=head, frequency_hz=frequency,
+                                           mapping=cfg.simulation.mapping, coupling=cfg.simulation.coupling,
+                                           kwave=KWaveConfig(**cfg.simulation.kwave)))
+    simulate_seconds = time.perf_counter() - t0
+    predictor = Predictor.from_checkpoint(run_dir, device=_device(config.device))
+    predictor.predict(head.hu, head.affine, _at(bowl, frequency), pose)  # warm-up
+    t0 = time.perf_counter()
+    predicted = predictor.predict(head.hu, head.affine, _at(bowl, frequency), pose)
+    predict_seconds = time.perf_counter() - t0
+    simulated = np.asarray(sim.field.amplitude, np.float32)
+    metrics = sample_metrics(predicted, simulated, affine=head.affine)  # whole field, as `tfus evaluate`
+    out = workdir / "fields"
+    write_field(out / "new_pose_simulated.nii.gz", simulated, head.affine)
+    write_field(out / "new_pose_predicted.nii.gz", predicted, head.affine)
+    png = workdir / "figures" / "new_pose_comparison.png"
+    save_field_comparison(png, head.hu, head.affine, simulated, predicted,
+                          title=f"{name}: new pose, k-Wave vs DeepTFUS (kPa)")
+    return {"head": name, "apex_mm": pose.apex.tolist(), "target_mm": pose.target.tolist(),
+            "simulate_seconds": simulate_seconds, "predict_seconds": predict_seconds,
+            "speedup": simulate_seconds / max(predict_seconds, 1e-9), "metrics": _plain(metrics), "png": png}
+
+
+def _at(bowl, frequency_hz: float):
+    from dataclasses import replace
+
+    return replace(bowl, frequency_hz=float(frequency_hz))
+
+
+def _plain(metrics: dict) -> dict:
+    return {k: float(v) for k, v in metrics.items() if np.isscalar(v) or np.ndim(v) == 0}
+
+
+def _aggregate_only(evaluation: dict) -> dict:
+    return {k: v for k, v in evaluation.items() if k != "per_sample"}
+
+
+def _json(obj):
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def _report(config: DemoConfig, cfg, heads: list[dict], summary: dict, evaluation: dict, new_pose: dict,
+            timings: dict) -> str:
+    rel = lambda p: Path(p).relative_to(Path(p).parents[1]).as_posix()  # noqa: E731 - figures/NAME.png
+    lines = ["# tfus demo report", "",
+             f"Dataset `{cfg.name}`: {len(cfg.heads)} heads x {cfg.poses.per_head} poses, grid "
+             f"{list(cfg.grid.shape)} at {cfg.grid.spacing_mm:g} mm, transducer `{cfg.transducer}` at "
+             f"{(cfg.simulation.frequency_hz or 0) / 1e3:g} kHz, k-Wave ({summary['computed']} simulated now, "
+             f"{summary['already_complete']} reused). DeepTFUS ({config.model}) trained {config.epochs} epochs on "
+             "the training heads, evaluated on the held-out head(s).", "",
+             "## Heads", "",
+             "| head | split | samples | skull volume (ml) | median cranial thickness (mm) | brain (ml) |",
+             "|---|---|---|---|---|---|"]
+    for h in heads:
+        lines.append(f"| {h['name']} | {h['split']} | {h['samples']} | {h['skull_volume_ml']:.0f} | "
+                     f"{h['skull_thickness_mm']:.1f} | {h['brain_volume_ml']:.0f} |")
+    lines += [""] + [f"![{h['name']}]({rel(h['png'])})" for h in heads]
+    lines += ["", "## Held-out evaluation (test split)", "", "| metric | mean | median |", "|---|---|---|"]
+    for key, label in (("rel_l2", "relative L2 (%)"), ("focal_error_mm", "focal position error (mm)"),
+                       ("peak_error", "peak pressure error (%)"), ("focal_dice", "-6 dB focal Dice"),
+                       ("focal_volume_error", "focal volume error (%)")):
+        if key in evaluation:
+            v = evaluation[key]
+            lines.append(f"| {label} | {v['mean']:.2f} | {v['median']:.2f} |")
+    m = new_pose["metrics"]
+    lines += ["", f"## A new pose on {new_pose['head']} (not in the dataset)", "",
+              f"Apex {np.round(new_pose['apex_mm'], 1).tolist()} mm, target "
+              f"{np.round(new_pose['target_mm'], 1).tolist()} mm (world RAS). k-Wave "
+              f"{new_pose['simulate_seconds']:.1f} s vs prediction {new_pose['predict_seconds']:.2f} s "
+              f"({new_pose['speedup']:.0f}x). Metrics (whole field, as the evaluation): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in m.items()), "",
+              f"![comparison]({rel(new_pose['png'])})", "",
+              "Fields: `fields/new_pose_simulated.nii.gz`, `fields/new_pose_predicted.nii.gz` (Pa, head-model "
+              "space).", "", "## Timings", "", "| stage | seconds |", "|---|---|"]
+    lines += [f"| {k} | {v:.1f} |" for k, v in timings.items()]
+    lines += ["", "Config, versions and seeds: `demo.json`; training log: `run/log.csv`; dataset: `dataset.zarr` "
+              "(`tfus info dataset.zarr`).", ""]
+    return "\n".join(lines)

@@ -20,23 +20,30 @@ def kwave_speed(
     n: Annotated[int, typer.Option(help="Total grid points per axis (PML included)")] = 128,
     steps: Annotated[int, typer.Option(help="Timed steps per solver")] = 20,
     device: Annotated[str, typer.Option(help="cpu or gpu")] = "cpu",
+    binary: Annotated[Path | None, typer.Option(help="Also time this k-Wave C++ binary (kspaceFirstOrder-OMP or "
+                                                     "-CUDA; not tfus code) on the same problem")] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the results as JSON here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
 ) -> None:
     """Step time of the k-Wave engine vs plain k-wave-python and vs the FFT floor, same problem, same run.
 
+    With --binary, a row for that k-Wave C++ binary on the same problem (its own time-loop time per step).
+
     Example:
 
       tfus bench kwave-speed --n 128 --steps 20
+
+      tfus bench kwave-speed --n 128 --binary ~/k-wave/kspaceFirstOrder-OMP
     """
     from rich.console import Console
     from rich.table import Table
 
     from tfus.workflows.bench.kwave_speed import SpeedConfig, run_speed_bench
 
+    config = SpeedConfig(n=n, steps=steps, device=device, binary=None if binary is None else str(binary))
     console = err_console()
     with console.status("benchmarking k-Wave steps ...", spinner="dots"):
-        res = run_speed_bench(SpeedConfig(n=n, steps=steps, device=device), say=console.log)
+        res = run_speed_bench(config, say=console.log)
     if out is not None:
         out.write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
     if as_json:
@@ -50,6 +57,12 @@ def kwave_speed(
                     f"speed-up vs k-wave-python float64: {res['speedup_vs_kwave_float64']:.1f}x, float32: "
                     f"{res['speedup_vs_kwave_float32']:.1f}x (target >= 3)   max |diff| / max |p|: "
                     f"{res['max_rel_diff_vs_kwave_float64']:.1e} (target <= 1e-4)")
+    if "binary" in res:
+        b = res["binary"]
+        Console().print(f"k-Wave C++ binary: {b['version'] or b['binary']} ({b['threads']} threads; not tfus code): "
+                        f"{1e3 * b['loop_s'] / b['steps']:.1f} ms/step from its own time-loop report, "
+                        f"{1e3 * b['wall_s'] / b['steps']:.1f} ms/step wall incl. loading and FFT planning; "
+                        f"final pressure vs the fast step: max |diff| / max |p| {b['max_rel_diff_vs_fast']:.1e}")
 
 
 @app.command("generate")
@@ -280,3 +293,44 @@ def predict_speed(
         line += (f"   accuracy vs this simulation: rel L2 {acc['rel_l2_percent']:.1f} %, focal error "
                  f"{acc['focal_error_mm']:.1f} mm, peak error {acc['peak_error_percent']:.1f} %")
     Console().print(line)
+
+
+@app.command("ablation")
+@user_errors
+def ablation(
+    store: Annotated[Path, typer.Option("--store", help="Dataset store (e.g. the demo's WORKDIR/dataset.zarr)")],
+    workdir: Annotated[Path, typer.Option(help="Folder for the training runs")] = Path("ablation-runs"),
+    epochs: Annotated[int, typer.Option(help="Training epochs per variant")] = 12,
+    variant: Annotated[list[str] | None, typer.Option(help="Variant(s) to run [default: all]")] = None,
+    device: Annotated[str, typer.Option(help="cpu or gpu")] = "cpu",
+    seed: Annotated[int, typer.Option(help="Training seed (the same for every variant)")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
+) -> None:
+    """DeepTFUS with each conditioning path off in turn, same data, same training, evaluated on the test split.
+
+    Example:
+
+      tfus bench ablation --store tfus-demo/dataset.zarr --epochs 12
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from tfus.workflows.bench.ablation import run_ablation
+    from tfus.workflows.demo import _demo_model
+
+    console = err_console()
+    rows = run_ablation(store, workdir, base_model=_demo_model(), epochs=epochs, seed=seed, device=device,
+                        variants=variant or None, say=console.log)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("variant", "parameters", "train (s)", "rel. L2 % (mean / median)", "focal error mm",
+                  "peak error %", "focal Dice", title=f"DeepTFUS ablation, {epochs} epochs, test split of {store}")
+    def cell(r: dict, k: str) -> str:
+        return f"{r[k]['mean']:.1f} / {r[k]['median']:.1f}" if k in r else "-"
+
+    for r in rows:
+        table.add_row(r["variant"], f"{r['parameters'] / 1e6:.2f} M", f"{r['train_seconds']:.0f}", cell(r, "rel_l2"),
+                      cell(r, "focal_error_mm"), cell(r, "peak_error"),
+                      f"{r['focal_dice']['mean']:.2f}" if "focal_dice" in r else "-")
+    Console().print(table)

@@ -12,24 +12,42 @@ from tfus.workflows.cli._common import err_console, user_errors
 
 @user_errors
 def demo(
-    workdir: Annotated[Path, typer.Option(help="Where to write the demo's outputs")] = Path("tfus-demo"),
-    spacing: Annotated[float, typer.Option(help="Head-model grid spacing (mm)")] = 2.0,
-    poses: Annotated[int, typer.Option(help="Transducer poses per head")] = 8,
-    seed: Annotated[int, typer.Option(help="Seed")] = 0,
+    workdir: Annotated[Path, typer.Option(help="Where to write the demo's outputs (rerun to resume)")] = \
+    Path("tfus-demo"),
+    epochs: Annotated[int, typer.Option(help="Training epochs")] = 12,
+    workers: Annotated[int | None, typer.Option(help="Local Dask workers for the simulations (default: one per "
+                                                     "core)")] = None,
+    device: Annotated[str, typer.Option(help="cpu or gpu (training and prediction)")] = "cpu",
+    seed: Annotated[int, typer.Option(help="Seed of training and of the new pose")] = 0,
+    dataset: Annotated[str, typer.Option(help="Dataset preset or YAML")] = "demo",
 ) -> None:
-    """Run the demo: bundled heads -> head models -> transducer poses -> WORKDIR/report.md.
+    """Run the whole chain: bundled heads -> head models -> poses -> k-Wave dataset (Dask) -> DeepTFUS training ->
+    evaluation on a held-out head -> prediction for a new pose vs simulation -> WORKDIR/report.md.
 
     Example:
 
       tfus demo --workdir /tmp/tfus-demo
     """
+    from tfus.pipeline.errors import TfusInputError
+    from tfus.workflows.cli.generate import _SampleBar
     from tfus.workflows.demo import DemoConfig, run_demo
 
-    console = err_console()
-    with console.status("tfus demo", spinner="dots") as status:
-        def progress(message: str) -> None:
-            status.update(f"tfus demo: {message}")
-            console.log(message)
+    if device not in ("cpu", "gpu"):
+        raise TfusInputError(f"--device {device!r}: use cpu or gpu")
+    if epochs < 1 or (workers is not None and workers < 1):
+        raise TfusInputError("--epochs and --workers must be at least 1")
+    if workdir.exists() and not workdir.is_dir():
+        raise TfusInputError(f"--workdir {workdir} is a file; give a folder")
+    if device == "gpu":
+        import torch
 
-        report = run_demo(workdir, DemoConfig(spacing_mm=spacing, poses_per_head=poses, seed=seed), progress)
+        if not torch.cuda.is_available():
+            raise TfusInputError("--device gpu but no CUDA device is available; use --device cpu")
+    console = err_console()
+
+    def progress(message: str) -> None:
+        console.log(message)
+
+    config = DemoConfig(dataset=dataset, workers=workers, epochs=epochs, seed=seed, device=device)
+    report = run_demo(workdir, config, progress, sample_bar=lambda total: _SampleBar(total, console))
     console.print(f"[green]report:[/] {report}")

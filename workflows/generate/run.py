@@ -39,9 +39,12 @@ class GenerateSummary:
     wall_seconds: float = 0.0
     simulate_wall_seconds: float = 0.0
     sim_seconds_total: float = 0.0
+    store_seconds_total: float = 0.0  # in tasks, outside the engine: head read, field checks and metrics, write
     overhead_fraction: float | None = None
     samples_per_hour: float | None = None
     workers: int = 0
+    task_slots: int = 0  # simulations that ran at once (the busy-time factor of overhead_fraction)
+    threads_per_task: int = 0  # TFUS_THREADS of each simulation (cores // concurrent simulations)
     dashboard: str | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -66,6 +69,7 @@ def generate(cfg: GenerateConfig, store: str | Path, *, overwrite: bool = False,
         progress_factory: ``progress_factory(total) -> callable(advance_by)`` context manager for the sample bar.
     """
     from tfus.pipeline.store import StoreLock, create_store, finalize_store
+    from tfus.pipeline.store.create import check_target
     from tfus.pipeline.transducers import load_transducer
     from tfus.workflows.cluster import dashboard_link, start_cluster, wait_for_workers
     from tfus.workflows.generate.plan import check_existing, head_splits, store_spec_for
@@ -77,6 +81,8 @@ def generate(cfg: GenerateConfig, store: str | Path, *, overwrite: bool = False,
     exists = store.exists()
     if exists and not overwrite:
         check_existing(store, cfg, spec)
+    else:  # a store to create or replace: refuse a bad path before any worker starts
+        check_target(store, overwrite)
     t_start = time.perf_counter()
     summary = GenerateSummary(store=str(store), n_samples=cfg.n_samples)
     with contextlib.ExitStack() as stack:
@@ -160,6 +166,8 @@ def _simulate(client, cfg: GenerateConfig, store: Path, group, transducer, summa
     apex, target = np.asarray(group["apex"][:]), np.asarray(group["target"][:])
     head_index = np.asarray(group["head_index"][:])
     n_workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
+    # simulations that can run at once: one per worker thread (one per GPU worker: each task holds its GPU)
+    slots = n_workers if cfg.simulation.device == "gpu" else max(n_workers, sum(client.nthreads().values()))
     summary.workers = n_workers
     cores = _cores(cfg, n_workers)
     sim = cfg.simulation
@@ -168,16 +176,19 @@ def _simulate(client, cfg: GenerateConfig, store: Path, group, transducer, summa
         f"worker(s)")
     if todo.size == 0:
         return
+    summary.task_slots = min(slots, int(todo.size))
+    threads = summary.threads_per_task = worker_threads(cores, summary.task_slots)
     tasks = [SampleTask(store=str(store.absolute()), index=int(j), head_index=int(head_index[j]),
                         apex=tuple(map(float, apex[j])), target=tuple(map(float, target[j])), transducer=transducer,
                         engine=sim.engine, device=sim.device, frequency_hz=sim.frequency_hz, mapping=sim.mapping,
                         coupling=sim.coupling, kwave=dict(sim.kwave), with_phase=sim.with_phase,
-                        snapshots=sim.snapshots, threads=worker_threads(cores, min(n_workers, todo.size)))
+                        snapshots=sim.snapshots, threads=threads)
              for j in todo]
     t0 = time.perf_counter()
     futures = client.map(simulate_sample, tasks, key=[f"sample-{t.index}" for t in tasks], retries=cfg.retries,
                          pure=False, resources=resources)
     key_to_index = {f.key: t.index for f, t in zip(futures, tasks)}
+    seen_warnings: set[str] = set()
     with _progress(progress_factory, todo.size) as advance:
         for fut in as_completed(futures):
             j = key_to_index[fut.key]
@@ -194,13 +205,20 @@ def _simulate(client, cfg: GenerateConfig, store: Path, group, transducer, summa
                                                   target=r.target, focus=r.focus, engine=r.engine,
                                                   peak_pressure_pa=r.peak_pressure_pa, sim_seconds=r.sim_seconds)])
                 summary.computed += 1
+                for message in r.warnings:
+                    if message not in seen_warnings:
+                        seen_warnings.add(message)
+                        say(f"note (from the engine): {message}")
                 summary.sim_seconds_total += r.sim_seconds
+                summary.store_seconds_total += r.read_seconds + r.write_seconds
             fut.release()
             advance(1)
     summary.simulate_wall_seconds = time.perf_counter() - t0
     if summary.computed:
-        busy = summary.simulate_wall_seconds * min(n_workers, todo.size)
-        summary.overhead_fraction = max(0.0, busy - summary.sim_seconds_total) / summary.sim_seconds_total
+        # workflow overhead: task slots x wall time of this phase not spent inside the simulations (scheduling, head
+        # read, field checks, store writes, worker start-up, idle slots at the tail), relative to simulation time
+        busy = summary.simulate_wall_seconds * summary.task_slots
+        summary.overhead_fraction = (busy - summary.sim_seconds_total) / summary.sim_seconds_total
         summary.samples_per_hour = 3600.0 * summary.computed / summary.simulate_wall_seconds
 
 

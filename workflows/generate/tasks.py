@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,6 +110,7 @@ class SampleResult:
     write_seconds: float
     pid: int
     host: str
+    warnings: tuple[str, ...] = ()
 
 
 def simulate_sample(task: SampleTask) -> SampleResult:
@@ -134,7 +136,9 @@ def simulate_sample(task: SampleTask) -> SampleResult:
                                 device=task.device, frequency_hz=task.frequency_hz, mapping=task.mapping,
                                 coupling=task.coupling, kwave=kwave)
     t1 = time.perf_counter()
-    result = run_simulation(request)
+    with warnings.catch_warnings(record=True) as caught:  # reported once by the client, not per worker
+        warnings.simplefilter("always")
+        result = run_simulation(request)
     t2 = time.perf_counter()
     amp = np.asarray(result.field.amplitude, np.float32)
     if amp.shape != head.shape:
@@ -152,4 +156,4 @@ def simulate_sample(task: SampleTask) -> SampleResult:
                         target=tuple(map(float, task.target)), focus=tuple(float(v) for v in metrics["focus_mm"]),
                         engine=task.engine, peak_pressure_pa=float(metrics["peak_pressure_pa"]),
                         sim_seconds=t2 - t1, read_seconds=t1 - t0, write_seconds=t3 - t2, pid=os.getpid(),
-                        host=socket.gethostname())
+                        host=socket.gethostname(), warnings=tuple(sorted({str(w.message) for w in caught})))

@@ -99,6 +99,8 @@ def prepare(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: 
     from kwave.kgrid import kWaveGrid
     from kwave.utils.kwave_array import kWaveArray
 
+    from tfus.pipeline.engines.kwave.offgrid import element_grid_weights
+
     f = float(frequency_hz or transducer.frequency_hz)
     if medium.ndim == 2 and (abs(pose.apex[2]) > 1e-9 or abs(pose.target[2]) > 1e-9):
         raise TfusInputError("a 2D simulation needs a pose in the z = 0 plane")
@@ -131,9 +133,10 @@ def prepare(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: 
         karray.add_bowl_element(apex, r_m, d_m, focus)
     else:
         karray.add_arc_element(apex, r_m, d_m, focus)
-    mask = np.asarray(karray.get_array_binary_mask(kgrid), bool)
-    weights = np.asarray(karray.get_distributed_source_signal(kgrid, np.ones((1, 1)), order="C"), float)[:, 0]
+    # = karray.get_array_binary_mask / get_distributed_source_signal(order="C"), in O(points x stencil)
+    grid_weights, mask = element_grid_weights(karray, kgrid)
     index = np.flatnonzero(mask.ravel(order="C"))
+    weights = grid_weights.ravel(order="C")[index]
     c_src = kmedium.sound_speed.ravel()[index].astype(float)
     scale = 2 * dt / (medium.ndim * c_src * dx)  # k-Wave's additive pressure-source scaling
     if config.burst_cycles > 0:
