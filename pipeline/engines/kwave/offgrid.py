@@ -41,9 +41,14 @@ def _accumulate(vectors, shape, pi_on_dx, points, scale, offs, tol_on_grid, weig
     ndim = points.shape[0]
     n_pts = points.shape[1]
     n_off = offs.shape[0]
+    reach = 0
+    for s in range(n_off):
+        for d in range(ndim):
+            reach = max(reach, abs(offs[s, d]))
     closest = np.empty(ndim, np.int64)
     on_grid = np.empty(ndim, np.bool_)
     idx = np.empty(ndim, np.int64)
+    table = np.empty((ndim, 2 * reach + 1))  # the 1D sincs of this point along each axis, per offset
     for p in range(n_pts):
         for d in range(ndim):
             x = points[d, p]
@@ -57,6 +62,11 @@ def _accumulate(vectors, shape, pi_on_dx, points, scale, offs, tol_on_grid, weig
                 c = lo - 1
             closest[d] = c
             on_grid[d] = abs(vectors[d, c] - x) < tol_on_grid
+            for o in range(-reach, reach + 1):
+                i = c + o
+                if 0 <= i < n:
+                    arg = pi_on_dx * (vectors[d, i] - x)
+                    table[d, o + reach] = 1.0 if arg == 0.0 else math.sin(arg) / arg
         for s in range(n_off):
             ok = True
             for d in range(ndim):
@@ -73,8 +83,7 @@ def _accumulate(vectors, shape, pi_on_dx, points, scale, offs, tol_on_grid, weig
                 continue
             value = scale
             for d in range(ndim):
-                arg = pi_on_dx * (vectors[d, idx[d]] - points[d, p])
-                value *= 1.0 if arg == 0.0 else math.sin(arg) / arg
+                value *= table[d, offs[s, d] + reach]
             flat = 0
             for d in range(ndim):
                 flat = flat * shape[d] + idx[d]
