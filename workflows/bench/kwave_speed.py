@@ -7,6 +7,11 @@ FFT floor is the time of exactly the real FFTs one fast step
 performs (4 forward + 6 inverse for gradient and divergence; the source's k-space correction is applied once at setup),
 measured on arrays of the same size with the same backend, one array per transform.
 
+With a user-supplied k-Wave C++ binary (``binary``), the same prepared problem also runs through it
+(:mod:`tfus.pipeline.engines.kwave.cpp`) for the same number of steps (``--benchmark``); its row is the binary's own
+time-loop time per step (file loading and FFT planning excluded), and its final pressure is compared with the fast
+step's. That binary is not tfus code.
+
 Example:
     >>> from tfus.workflows.bench.kwave_speed import SpeedConfig
     >>> SpeedConfig().n
@@ -29,6 +34,7 @@ class SpeedConfig:
     warmup: int = 3
     device: str = "cpu"
     rounds: int = 5  # the fast step and the FFT floor are timed in alternating rounds, best of each
+    binary: str | None = None  # a k-Wave C++ binary (kspaceFirstOrder-OMP/-CUDA) to time on the same problem
 
     def __post_init__(self) -> None:
         if self.steps < self.rounds or self.steps % self.rounds:
@@ -36,6 +42,10 @@ class SpeedConfig:
 
             raise TfusInputError(f"--steps {self.steps} must be a multiple of {self.rounds} (timed in {self.rounds} "
                                  "rounds); use e.g. --steps 20")
+        if self.binary is not None:
+            from tfus.pipeline.engines.kwave.config import check_binary
+
+            object.__setattr__(self, "binary", str(check_binary(self.binary)))
 
 
 def _problem(n: int):
@@ -152,8 +162,47 @@ def run_speed_bench(config: SpeedConfig, say=print) -> dict:
     max_diff = float(np.abs(p_fast - p_ref).max() / max(np.abs(p_ref).max(), 1e-30))
     rows[f"FFT floor (the {n_fwd + n_inv} real FFTs of one step)"] = floor
     t_fast = rows["tfus fast step (float32, rfft, scipy.fft workers)"]
-    return {"grid": shape, "steps_timed": config.steps, "seconds_per_step": rows,
-            "fast_over_fft_floor": t_fast / floor,
-            "speedup_vs_kwave_float64": rows["k-wave-python Simulation.step (float64, NumPy fftn)"] / t_fast,
-            "speedup_vs_kwave_float32": rows["k-wave-python Simulation.step (float32, NumPy fftn)"] / t_fast,
-            "max_rel_diff_vs_kwave_float64": max_diff, "source_points": int(run.index.size), "total_steps": n_total}
+    res = {"grid": shape, "steps_timed": config.steps, "seconds_per_step": rows,
+           "fast_over_fft_floor": t_fast / floor,
+           "speedup_vs_kwave_float64": rows["k-wave-python Simulation.step (float64, NumPy fftn)"] / t_fast,
+           "speedup_vs_kwave_float32": rows["k-wave-python Simulation.step (float32, NumPy fftn)"] / t_fast,
+           "max_rel_diff_vs_kwave_float64": max_diff, "source_points": int(run.index.size), "total_steps": n_total}
+    if config.binary is not None:
+        binary = time_binary(config.binary, run, medium.shape, steps)
+        rows[BINARY_ROW] = binary["loop_s"] / steps
+        res["binary"] = {**binary, "steps": steps,
+                         "max_rel_diff_vs_fast": float(np.abs(binary["p_final"] - p_fast).max()
+                                                       / max(np.abs(p_fast).max(), 1e-30))}
+        del res["binary"]["p_final"]
+        say(f"timed the k-Wave binary ({binary['version']})")
+    return res
+
+
+BINARY_ROW = "k-Wave C++ binary (user-supplied, not tfus code)"
+
+
+def time_binary(binary: str, run, shape: tuple[int, ...], steps: int) -> dict:
+    """Run a k-Wave C++ binary on the prepared problem for ``steps`` steps (``--benchmark``), recording only the final
+    pressure. Returns its time-loop seconds (its own report; the wall time if it prints none), wall seconds, version
+    and ``p_final`` on the whole grid (PML included), C order."""
+    import tempfile
+    from pathlib import Path
+
+    import h5py
+
+    from tfus.pipeline.engines.kwave.config import KWaveConfig, check_binary
+    from tfus.pipeline.engines.kwave.cpp import run_binary, write_input_file
+    from tfus.pipeline.engines.kwave.stepper import cpu_threads
+
+    path = check_binary(binary)
+    with tempfile.TemporaryDirectory(prefix="tfus-kwave-bench-") as tmp:
+        input_file = write_input_file(run, shape, KWaveConfig(pml_size=run.pml), Path(tmp))
+        output_file = Path(tmp) / "output.h5"
+        info = run_binary(path, input_file, output_file, ["--p_final", "--benchmark", str(steps)], steps,
+                          cpu_threads())
+        with h5py.File(output_file, "r") as f:
+            p_final = np.asarray(f["p_final"][...], np.float32)
+    p_final = p_final.reshape(p_final.shape[-len(shape):]).transpose()  # k-Wave stores (z, y, x): Fortran order
+    loop = info["loop_s"] if info["loop_s"] is not None else info["wall_s"]
+    return {"loop_s": loop, "wall_s": info["wall_s"], "version": info["version"], "binary": str(path),
+            "threads": cpu_threads(), "p_final": p_final}
