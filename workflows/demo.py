@@ -45,7 +45,7 @@ class DemoConfig:
 
     dataset: str = "demo"
     workers: int | None = None
-    epochs: int = 12
+    epochs: int = 10
     batch_size: int = 2
     model: dict = field(default_factory=_demo_model)
     seed: int = 0

@@ -14,7 +14,7 @@ from tfus.workflows.cli._common import err_console, user_errors
 def demo(
     workdir: Annotated[Path, typer.Option(help="Where to write the demo's outputs (rerun to resume)")] = \
     Path("tfus-demo"),
-    epochs: Annotated[int, typer.Option(help="Training epochs")] = 12,
+    epochs: Annotated[int, typer.Option(help="Training epochs")] = 10,
     workers: Annotated[int | None, typer.Option(help="Local Dask workers for the simulations (default: one per "
                                                      "core)")] = None,
     device: Annotated[str, typer.Option(help="cpu or gpu (training and prediction)")] = "cpu",
