@@ -7,10 +7,9 @@ import shutil
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
-
-from tfus.workflows.demo import bundled_heads
 
 COMMANDS = [(), ("head",), ("head", "build"), ("transducers",), ("transducers", "list"),
             ("transducers", "sample"), ("demo",)]
@@ -78,26 +77,26 @@ def test_unknown_command_is_a_usage_error(cli):
 
 
 @pytest.mark.slow
-def test_demo_writes_a_report_row_per_bundled_head(cli, tmp_path):
+def test_demo_runs_the_whole_chain_on_a_tiny_dataset(cli, tmp_path):
+    """``tfus demo`` end to end on a tiny dataset (two small phantom heads, 3 poses each): store, training run,
+    held-out evaluation, a new pose simulated and predicted, report with figures, record with config and versions."""
+    sys.path.insert(0, str(Path(__file__).parent / "generate"))
+    from tiny_dataset import write_tiny_dataset
+
+    config = write_tiny_dataset(tmp_path / "data", per_head=3)
     workdir = tmp_path / "demo"
-    result = cli("demo", "--workdir", workdir, "--spacing", 3, "--poses", 2)
+    result = cli("demo", "--workdir", workdir, "--dataset", config, "--epochs", 1, "--workers", 2)
     assert result.exit_code == 0, (result.exception, result.output, result.stderr)
-    report = workdir / "report.md"
-    assert report.is_file()
-    text = report.read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| head ")]
-    heads = bundled_heads()
-    assert len(rows) == len(heads)
-    for name in heads:
-        row = next(line for line in rows if line.startswith(f"| {name} |"))
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        assert cells[1] in ("ct", "t1")
-        assert int(cells[6]) == 2  # poses per head
-        assert (workdir / "heads" / name / "hu.nii.gz").is_file()
-        assert (workdir / "heads" / name / "head.png").is_file()
-        poses = (workdir / "heads" / name / "poses.csv").read_text().strip().splitlines()
-        assert len(poses) == 1 + 2
+    text = (workdir / "report.md").read_text()
+    for needle in ("## Heads", "## Held-out evaluation", "relative L2", "## A new pose", "## Timings", "training"):
+        assert needle in text, needle
+    rows = [line for line in text.splitlines() if line.startswith("| phantom")]
+    assert len(rows) == 2
+    assert (workdir / "run" / "best.pt").is_file()
+    assert (workdir / "fields" / "new_pose_predicted.nii.gz").is_file()
+    assert (workdir / "figures" / "new_pose_comparison.png").is_file()
     record = json.loads((workdir / "demo.json").read_text())
-    assert record["config"]["spacing_mm"] == 3.0 and record["config"]["poses_per_head"] == 2
-    assert set(record["timings_s"]) == set(heads)
+    assert record["config"]["epochs"] == 1
     assert record["versions"]["tfus"] == metadata.version("tfus")
+    assert record["generate"]["computed"] == 6
+    assert record["new_pose"]["predict_seconds"] > 0
