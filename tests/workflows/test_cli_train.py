@@ -102,7 +102,8 @@ def test_torchrun_two_cpu_processes_train_the_same_weights(store, tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "tfus.workflows.cli", "train", "--store", str(store), "--out", str(out), "--config", str(cfg),
            "--device", "cpu", "--json"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=300,
+                          env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout)  # one JSON document: only rank 0 printed
     assert summary["world_size"] == 2 and summary["epoch"] == 2

@@ -162,7 +162,7 @@ def test_client_killed_then_rerun_recomputes_only_missing(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
     assert complete_at_kill is not None, f"the run ended before it could be killed: {proc.stderr.read()[-2000:]}"
     time.sleep(2)
-    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    rerun = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     summary = json.loads(rerun.stdout)
     assert summary["already_complete"] == complete_at_kill
@@ -181,7 +181,7 @@ def test_second_generate_on_a_store_in_use_is_refused(tmp_path):
         while time.time() < deadline and not (store / ".tfus.lock").exists() and first.poll() is None:
             time.sleep(0.2)
         assert (store / ".tfus.lock").exists(), "the first run never took the lock"
-        second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        second = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=300)
         assert second.returncode == 2, second.stderr
         assert "in use" in second.stderr and "Traceback" not in second.stderr
         assert len(second.stderr.strip().splitlines()) == 1
