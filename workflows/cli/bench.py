@@ -69,8 +69,8 @@ def kwave_speed(
 @user_errors
 def generate_speed(
     config: Annotated[str, typer.Option(help="Dataset YAML or preset to time")] = "demo",
-    heads: Annotated[int, typer.Option(help="Use the config's first N heads")] = 2,
-    per_head: Annotated[int, typer.Option(help="Poses per head")] = 4,
+    heads: Annotated[int | None, typer.Option(help="Use the config's first N heads [default: all]")] = None,
+    per_head: Annotated[int | None, typer.Option(help="Poses per head [default: the config's]")] = None,
     workdir: Annotated[Path | None, typer.Option(help="Folder for the temporary stores (default: the system's)")]
     = None,
     out: Annotated[Path | None, typer.Option(help="Also write the results as JSON here")] = None,
@@ -82,7 +82,9 @@ def generate_speed(
 
     Example:
 
-      tfus bench generate --heads 2 --per-head 4
+      tfus bench generate
+
+      tfus bench generate --config my_dataset.yaml --heads 2 --per-head 4
     """
     from rich.console import Console
     from rich.table import Table

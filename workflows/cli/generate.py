@@ -89,7 +89,8 @@ def _print_summary(summary, console) -> None:
             ("heads prepared", f"{summary.heads_prepared}"), ("workers", f"{summary.workers}"),
             ("wall time", f"{summary.wall_seconds:.1f} s")]
     if summary.samples_per_hour:
-        rows += [("samples / hour", f"{summary.samples_per_hour:.0f}"),
+        rows += [("threads per simulation", f"{summary.threads_per_task}"),
+                 ("samples / hour", f"{summary.samples_per_hour:.0f}"),
                  ("workflow overhead", f"{100 * summary.overhead_fraction:.1f} % of simulation time")]
     for row in rows:
         table.add_row(*row)

@@ -45,6 +45,13 @@ class GridConfig(BaseModel):
     shape: tuple[int, int, int]
     spacing_mm: float = Field(gt=0.05, le=4.0)
 
+    @field_validator("shape", mode="before")
+    @classmethod
+    def _three(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple) or len(value) != 3:
+            raise ValueError(f"expected three voxel counts [X, Y, Z], got {value!r}")
+        return value
+
     @field_validator("shape")
     @classmethod
     def _positive(cls, value: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -232,8 +239,9 @@ def _one_line(err: ValidationError) -> str:
         if item["type"] == "extra_forbidden":
             parent = item["loc"][:-1]
             allowed = _allowed_keys(parent)
-            where = ".".join(str(p) for p in parent) or "top level"
-            messages.append(f"unknown key {loc!r} ({where}); allowed keys: {', '.join(allowed)}")
+            where = ".".join(str(p) for p in parent)
+            key = str(item["loc"][-1])
+            messages.append(f"{where + ': ' if where else ''}unknown key {key!r}; allowed keys: {', '.join(allowed)}")
             continue
         msg = item["msg"].removeprefix("Value error, ")
         shown = "" if item["type"].startswith("value_error") or item["type"] == "missing" else \

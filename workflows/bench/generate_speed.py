@@ -1,0 +1,113 @@
+"""Dataset-generation throughput: the same small dataset generated with 1 and with 2 local Dask workers.
+
+The dataset is a config (default: the ``demo`` preset), optionally cut down to its first ``heads`` heads and
+``per_head`` poses per head, generated into a fresh temporary store per worker count (deleted afterwards). Each run's
+simulation phase gives the figures of :class:`~tfus.workflows.generate.run.GenerateSummary`:
+
+* samples per hour = samples / wall time of the simulation phase (head preparation and cluster start excluded);
+* workflow overhead = (task slots x wall time - sum of simulation seconds) / sum of simulation seconds, where a
+  sample's simulation seconds are the engine call alone, so head reads, field checks, store writes, scheduling,
+  worker start-up and slots idle at the tail all count as overhead. Of it, the tasks' own store work (head read,
+  field checks and metrics, field write) is reported separately; the rest is scheduling, imports and idle slots.
+
+Every simulation uses ``cores // concurrent simulations`` threads (``TFUS_THREADS``): on 2 cores, 1 worker runs each
+simulation on 2 threads and 2 workers run two at once on 1 thread each, so both runs use the whole machine and the
+ratio is the gain of running simulations side by side over running one at a time, multithreaded.
+
+Example:
+    >>> from tfus.workflows.bench.generate_speed import GenerateBenchConfig
+    >>> GenerateBenchConfig().workers
+    (1, 2)
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfus.pipeline.errors import TfusInputError
+
+SPEEDUP_TARGET = 1.8  #: 2-worker / 1-worker samples per hour
+OVERHEAD_TARGET = 0.05  #: workflow overhead per sample, fraction of simulation time
+
+
+@dataclass(frozen=True)
+class GenerateBenchConfig:
+    """What to generate: ``config`` (YAML or preset), restricted to its first ``heads`` heads and ``per_head`` poses
+    per head when given (``None``: as the config says)."""
+
+    config: str = "demo"
+    heads: int | None = None
+    per_head: int | None = None
+    workers: tuple[int, ...] = (1, 2)
+
+    def __post_init__(self) -> None:
+        for option, value in (("--heads", self.heads), ("--per-head", self.per_head)):
+            if value is not None and value < 1:
+                raise TfusInputError(f"{option} {value} must be at least 1")
+
+
+def bench_dataset(bench: GenerateBenchConfig):
+    """The :class:`~tfus.workflows.generate.GenerateConfig` the benchmark generates (inputs checked)."""
+    from tfus.workflows.generate import load_config
+    from tfus.workflows.generate.config import PoseConfig, SplitConfig
+
+    cfg = load_config(bench.config)
+    heads = bench.heads or len(cfg.heads)
+    if heads > len(cfg.heads):
+        raise TfusInputError(f"--heads {bench.heads}: the config lists only {len(cfg.heads)} heads")
+    if cfg.simulation.device != "cpu":
+        raise TfusInputError(f"the config simulates on {cfg.simulation.device!r}; this benchmark compares local CPU "
+                             "workers, give a CPU config")
+    poses = PoseConfig(**{**cfg.poses.model_dump(), "per_head": bench.per_head or cfg.poses.per_head})
+    cfg = cfg.model_copy(update={"heads": cfg.heads[:heads], "poses": poses,
+                                 "splits": SplitConfig(val=cfg.splits.val, test=cfg.splits.test)})
+    cfg.check_inputs()
+    return cfg
+
+
+def run_generate_bench(bench: GenerateBenchConfig, say: Callable[[str], None] = print,
+                       workdir: str | Path | None = None) -> dict:
+    """Generate the bench dataset once per worker count into fresh stores; return the table rows and the ratio.
+
+    Example:
+        >>> res = run_generate_bench(GenerateBenchConfig(heads=1, per_head=2))  # doctest: +SKIP
+        >>> res["speedup"], [row["samples_per_hour"] for row in res["rows"]]  # doctest: +SKIP
+    """
+    import os
+
+    from tfus.workflows.cluster import ClusterConfig
+    from tfus.workflows.generate.run import generate
+
+    cfg = bench_dataset(bench)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tfus-bench-generate-", dir=workdir) as tmp:
+        for n in bench.workers:
+            say(f"generating {cfg.n_samples} samples with {n} local worker(s)")
+            run_cfg = cfg.model_copy(update={"cluster": ClusterConfig(kind="local", workers=n)})
+            s = generate(run_cfg, Path(tmp) / f"workers-{n}.zarr", say=say)
+            if s.failed or not s.computed:
+                raise TfusInputError(f"{s.failed} of {cfg.n_samples} samples failed with {n} worker(s) "
+                                     f"({s.errors[0] if s.errors else 'none computed'}); fix the config first")
+            rows.append({
+                "workers": s.workers, "threads_per_simulation": s.threads_per_task, "task_slots": s.task_slots,
+                "samples": s.computed, "simulate_wall_seconds": s.simulate_wall_seconds,
+                "samples_per_hour": s.samples_per_hour, "sim_seconds_total": s.sim_seconds_total,
+                "sim_seconds_per_sample": s.sim_seconds_total / s.computed,
+                "overhead_fraction": s.overhead_fraction,
+                "overhead_seconds_per_sample": s.overhead_fraction * s.sim_seconds_total / s.computed,
+                "store_seconds_per_sample": s.store_seconds_total / s.computed,
+                "wall_seconds": s.wall_seconds,
+            })
+    first, last = rows[0], rows[-1]
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return {"config": bench.config, "dataset": cfg.name, "heads": [h.name for h in cfg.heads],
+            "per_head": cfg.poses.per_head, "samples": cfg.n_samples, "grid": list(cfg.grid.shape),
+            "spacing_mm": cfg.grid.spacing_mm, "cores": cores, "rows": rows,
+            "speedup": last["samples_per_hour"] / first["samples_per_hour"], "speedup_target": SPEEDUP_TARGET,
+            "max_overhead_fraction": max(r["overhead_fraction"] for r in rows), "overhead_target": OVERHEAD_TARGET}
