@@ -118,7 +118,7 @@ def keep_freed_memory() -> None:
 
     Dask starts worker processes with ``MALLOC_TRIM_THRESHOLD_=65536``, which also pins glibc's mmap threshold at
     128 KiB: every temporary array of a time step is then a fresh ``mmap`` whose pages fault in again (5 million
-    page faults and 14 s of system time in one demo simulation, +40 % CPU time). Harmless where glibc is absent.
+    page faults and 14 s of system time in one 3 mm demo-sized simulation, +40 % CPU time). A no-op without glibc.
     """
     import ctypes
 
