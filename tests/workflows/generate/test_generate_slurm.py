@@ -63,5 +63,7 @@ def test_generate_through_sbatch_jobs_survives_a_cancelled_job(slurm, tmp_path, 
     assert (status == 1).all()
     assert validate_store(store) == []
     assert list((tmp_path / "logs").glob("*")), "the worker jobs wrote no logs where the config said"
-    time.sleep(1)
+    deadline = time.time() + 60  # jobs leave the queue a little after their workers close
+    while [j for j in _running_jobs() if j not in cancelled] and time.time() < deadline:
+        time.sleep(1)
     assert not [j for j in _running_jobs() if j not in cancelled], "worker jobs outlived the run"
