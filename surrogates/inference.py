@@ -120,6 +120,7 @@ class Predictor:
                 raise TfusInputError(f"this {name} model predicts {cfg.out_channels} channels; tfus predict needs a "
                                      "single pressure-amplitude channel")
         self.model = model.to(self.device).eval()
+        self.free_field = bool(getattr(cfg, "free_field_prior", False))
         self.normalization = normalization
         self.overlap = float(overlap)
         self.sw_batch_size = int(sw_batch_size)
@@ -181,7 +182,8 @@ class Predictor:
             work_hu, work_affine = head.hu, np.asarray(head.affine, float)
         roi = self.data.grid_shape
         padded_hu, padded_affine, crop = pad_to_shape(work_hu, work_affine, roi)
-        inputs = model_inputs(padded_hu, padded_affine, transducer, pose, self.normalization, self.data.n_points)
+        inputs = model_inputs(padded_hu, padded_affine, transducer, pose, self.normalization, self.data.n_points,
+                              self.free_field)
         pressure, windows = self._run(inputs.ct, inputs.points)
         pressure = pressure[crop]
         if resampled:

@@ -52,6 +52,7 @@ class StoreFieldDataset(Dataset):
         augment: random left-right mirror (see the module docstring).
         seed: seed of the augmentation draws.
         return_pressure: include the field in Pa (``pressure``) for metrics.
+        free_field: append the free-field prior channel to ``ct`` (models with ``free_field_prior``).
 
     Items (torch tensors): ``ct`` (1, X, Y, Z) float32, ``points`` (N, 3) float32, ``target`` (1, X, Y, Z) float32,
     ``log_peak`` () float32, ``peak_pa`` () float32, ``pressure`` (1, X, Y, Z) float32 Pa, ``affine`` (4, 4)
@@ -62,7 +63,7 @@ class StoreFieldDataset(Dataset):
     """
 
     def __init__(self, store: str | Path, split: str, n_points: int, normalization: Normalization,
-                 augment: bool = False, seed: int = 0, return_pressure: bool = True) -> None:
+                 augment: bool = False, seed: int = 0, return_pressure: bool = True, free_field: bool = False) -> None:
         self.path = Path(store)
         self.split = str(split)
         self.n_points = int(n_points)
@@ -70,6 +71,7 @@ class StoreFieldDataset(Dataset):
         self.augment = bool(augment)
         self.seed = int(seed)
         self.return_pressure = bool(return_pressure)
+        self.free_field = bool(free_field)
         self.epoch = 0
         if self.split not in SPLIT_NAMES:
             raise TfusInputError(f"unknown split {split!r}; use one of {', '.join(SPLIT_NAMES)}")
@@ -138,7 +140,7 @@ class StoreFieldDataset(Dataset):
         if flip:
             hu, pressure = mirror_volume(hu), mirror_volume(pressure)
             pose = mirror_pose(pose, affine, hu.shape)
-        x = model_inputs(hu, affine, self.transducer, pose, self.normalization, self.n_points)
+        x = model_inputs(hu, affine, self.transducer, pose, self.normalization, self.n_points, self.free_field)
         if not np.isfinite(pressure).all():
             raise TfusInputError(f"sample {s} of {self.path} is complete but its pressure is not finite (a missing "
                                  "or damaged chunk); re-generate that sample or the store")

@@ -14,26 +14,50 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from tfus.pipeline.transducers import BowlTransducer, Pose
 from tfus.surrogates.data.points import transducer_points
+from tfus.surrogates.data.prior import free_field_prior
 from tfus.surrogates.normalization import Normalization
 
 
 @dataclass(frozen=True, eq=False)
 class ModelInputs:
-    """``ct``: (1, *spatial) float32 in [0, 1]; ``points``: (n_points, 3) float32 in the grid's [-1, 1] frame."""
+    """``ct``: (1, *spatial) float32 in [0, 1] (plus the free-field prior as a second channel when asked for);
+    ``points``: (n_points, 3) float32 in the grid's [-1, 1] frame."""
 
     ct: np.ndarray
     points: np.ndarray
 
 
 def model_inputs(hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
-                 normalization: Normalization, n_points: int) -> ModelInputs:
-    """Normalised CT channel and transducer surface points for one head and pose."""
+                 normalization: Normalization, n_points: int, free_field: bool = False) -> ModelInputs:
+    """Normalised CT channel and transducer surface points for one head and pose.
+
+    Args:
+        free_field: append the bowl's free field in water (:mod:`tfus.surrogates.data.prior`) as a second channel
+            (models configured with ``free_field_prior``); cached per pose and grid in this process.
+    """
     ct = np.asarray(normalization.ct(np.asarray(hu, np.float32)), np.float32)[None]
-    points = transducer_points(transducer, pose, np.asarray(affine, float), hu.shape, n_points)
+    affine = np.asarray(affine, float)
+    points = transducer_points(transducer, pose, affine, hu.shape, n_points)
+    if free_field:
+        key = (transducer, tuple(np.round(pose.apex, 9)), tuple(np.round(pose.target, 9)),
+               tuple(np.round(affine, 9).ravel()), tuple(hu.shape), normalization)
+        ct = np.concatenate([ct, _cached_prior(*key)], axis=0)
     return ModelInputs(ct=ct, points=points)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_prior(transducer: BowlTransducer, apex: tuple, target: tuple, affine: tuple, shape: tuple,
+                  normalization: Normalization) -> np.ndarray:
+    dims = len(shape)
+    size = 4 if len(affine) == 16 else dims + 1
+    prior = free_field_prior(transducer, Pose(np.array(apex), np.array(target)), np.array(affine).reshape(size, size),
+                             shape, normalization)
+    prior.setflags(write=False)
+    return prior

@@ -123,12 +123,13 @@ def _train(store: Path, out: Path, config: TrainConfig | None, epochs: int | Non
         else:
             model, model_cfg = _build_model(cfg)
         n_points = int(cfg.n_points or model_cfg.get("n_points") or 2048)
+        free_field = bool(model_cfg.get("free_field_prior", False))
         train_ds = StoreFieldDataset(store, cfg.train_split, n_points, Normalization(), augment=cfg.augment,
-                                     seed=cfg.seed, return_pressure=False)
+                                     seed=cfg.seed, return_pressure=False, free_field=free_field)
         norm = Normalization(**ckpt["normalization"]) if ckpt is not None else fit_normalization(store,
                                                                                                  cfg.train_split)
         train_ds.normalization = norm
-        val_ds = _val_dataset(store, cfg, n_points, norm, say)
+        val_ds = _val_dataset(store, cfg, n_points, norm, say, free_field)
         data = data_description(store, n_points, len(train_ds))
         if ckpt is not None:
             check_same_data(ckpt["data"], data, str(out))
@@ -161,7 +162,7 @@ def _load_weights(model: torch.nn.Module, ckpt: dict, out: Path) -> None:
 
 
 def _val_dataset(store: Path, cfg: TrainConfig, n_points: int, norm: Normalization,
-                 say: Callable[[str], None]) -> StoreFieldDataset | None:
+                 say: Callable[[str], None], free_field: bool = False) -> StoreFieldDataset | None:
     if cfg.val_split is None:
         return None
     group = open_store(store)
@@ -169,7 +170,7 @@ def _val_dataset(store: Path, cfg: TrainConfig, n_points: int, norm: Normalizati
         say(f"no complete {cfg.val_split} samples in {store}: no validation, best.pt follows the training loss")
         return None
     return StoreFieldDataset(store, cfg.val_split, n_points, norm, augment=False, seed=cfg.seed,
-                             return_pressure=cfg.val_metrics)
+                             return_pressure=cfg.val_metrics, free_field=free_field)
 
 
 def _lr_lambda(cfg: TrainConfig, total_steps: int) -> Callable[[int], float]:

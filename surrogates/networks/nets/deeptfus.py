@@ -67,7 +67,7 @@ class DeepTFUS(nn.Module):
                            if cfg.uses_transducer else None)
         e = cfg.embed_dim
         common = {"conv_spec": cfg.conv, "norm": cfg.norm, "act": cfg.act}
-        in_ch = cfg.in_channels + (dims if cfg.coord_channels else 0)
+        in_ch = cfg.input_channels + (dims if cfg.coord_channels else 0)
         self.encoder = nn.ModuleList(
             EncoderBlock(dims, in_ch if lv == 0 else ch[lv - 1], ch[lv], stride=1 if lv == 0 else 2,
                          cond_dim=e if cfg.dynamic_conv else None, n_experts=cfg.n_experts, **common)
@@ -87,16 +87,16 @@ class DeepTFUS(nn.Module):
         """Predict the normalised field (and log peak).
 
         Args:
-            ct: normalised CT ``(B, in_channels, *S)``.
+            ct: normalised CT ``(B, input_channels, *S)`` (CT, then the free-field prior when configured).
             points: transducer surface points ``(B, N, 3)`` in [-1, 1] grid coordinates (unused and optional when
                 no conditioning path is on).
             mask: optional ``(B, N)`` booleans, True for real points.
         """
         cfg = self.config
         spatial = tuple(ct.shape[2:])
-        if ct.ndim != cfg.spatial_dims + 2 or ct.shape[1] != cfg.in_channels:
-            raise TfusInputError(f"input must have shape (batch, {cfg.in_channels}, {cfg.spatial_dims} spatial axes), "
-                                 f"got {tuple(ct.shape)}")
+        if ct.ndim != cfg.spatial_dims + 2 or ct.shape[1] != cfg.input_channels:
+            raise TfusInputError(f"input must have shape (batch, {cfg.input_channels}, {cfg.spatial_dims} spatial "
+                                 f"axes), got {tuple(ct.shape)}")
         if min(spatial) < 2 ** cfg.depth:
             raise TfusInputError(f"grid {list(spatial)} too small for depth {cfg.depth}; every axis needs >= "
                                  f"{2 ** cfg.depth} voxels (lower depth or pad the grid)")
@@ -127,7 +127,7 @@ class DeepTFUS(nn.Module):
         cfg = self.config
         shape = shape or (2 ** (cfg.depth + 1),) * cfg.spatial_dims
         device = next(self.parameters()).device
-        ct = torch.rand(batch, cfg.in_channels, *shape, device=device)
+        ct = torch.rand(batch, cfg.input_channels, *shape, device=device)
         return ct, torch.rand(batch, n_points or min(cfg.n_points, 64), 3, device=device) * 2 - 1
 
     def n_parameters(self) -> int:

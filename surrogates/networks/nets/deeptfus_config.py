@@ -43,6 +43,9 @@ class DeepTFUSConfig(BaseModel):
         norm: ``instance``, ``group``, ``batch`` or ``none``.
         act: MONAI activation name.
         coord_channels: append the voxel coordinates ([-1, 1], the frame of the points) as input channels.
+        free_field_prior: one more input channel, the bowl's free field in water at the pose
+            (:mod:`tfus.surrogates.data.prior`; prepared by ``model_inputs``): the network learns what the head does
+            to a beam it is shown, instead of discovering the beam from the surface points.
         embed_dim: width of the transducer tokens and embedding ``z_T``.
         fourier_features: Fourier-encode the points (off: raw coordinates into the MLP).
         n_frequencies: Fourier frequencies.
@@ -76,6 +79,7 @@ class DeepTFUSConfig(BaseModel):
     norm: Literal["instance", "group", "batch", "none"] = "instance"
     act: str = "leakyrelu"
     coord_channels: bool = True
+    free_field_prior: bool = False
     embed_dim: int = Field(64, ge=1)
     fourier_features: bool = True
     n_frequencies: int = Field(32, ge=1)
@@ -122,6 +126,11 @@ class DeepTFUSConfig(BaseModel):
         if self.channels is not None:
             return tuple(self.channels)
         return tuple(min(self.width * 2 ** lv, self.max_width) for lv in range(self.depth + 1))
+
+    @property
+    def input_channels(self) -> int:
+        """Channels of the model's image input: ``in_channels`` plus the free-field prior."""
+        return self.in_channels + int(self.free_field_prior)
 
     @property
     def uses_transducer(self) -> bool:
