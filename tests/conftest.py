@@ -11,6 +11,8 @@ from tfus.pipeline.head.phantom import ellipsoid_head
 from tfus.pipeline.io.nifti import write_nifti
 from tfus.pipeline.resources import built_data_dir, data_path
 
+pytest_plugins = ["inference_fixtures"]
+
 CRANIUM_INV3 = Path("/usr/share/doc/invesalius-examples/examples/Cranium.inv3")
 
 

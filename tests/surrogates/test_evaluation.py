@@ -5,28 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from inference_helpers import POSES, SPACING, make_store, torch_threads, write_checkpoint
+from inference_helpers import POSES, SPACING, make_store
 
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import StoreSpec, create_store
 from tfus.surrogates.evaluation import evaluate
-from tfus.surrogates.inference import Predictor
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    return write_checkpoint(tmp_path_factory.mktemp("run"))
-
-
-@pytest.fixture(scope="module")
-def predictor(run_dir):
-    return Predictor.from_checkpoint(run_dir)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from inference_helpers import GRID, POSES, SPACING, TRANSDUCER, make_head, tiny_parts, torch_threads, write_checkpoint
+from inference_helpers import GRID, POSES, SPACING, TRANSDUCER, make_head, tiny_parts
 
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.io import resample_to
@@ -18,21 +18,7 @@ from tfus.surrogates.inference import Predictor
 from tfus.surrogates.trained import store_bowl
 from tfus.surrogates.windows import pad_to_shape, window_points
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    return write_checkpoint(tmp_path_factory.mktemp("run"))
-
-
-@pytest.fixture(scope="module")
-def predictor(run_dir):
-    return Predictor.from_checkpoint(run_dir)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

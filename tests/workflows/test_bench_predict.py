@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from inference_helpers import make_head, torch_threads, write_checkpoint
+from inference_helpers import make_head, write_checkpoint
 
 POSE = ["--position", 0, 0, -30, "--target", 0, 0, 0]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

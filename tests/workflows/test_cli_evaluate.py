@@ -6,21 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from inference_helpers import GRID, SPACING, TRANSDUCER, make_store, torch_threads, write_checkpoint
+from inference_helpers import GRID, SPACING, TRANSDUCER, make_store
 
 from tfus.pipeline.store import StoreSpec, create_store
 from tfus.surrogates.inference import Predictor
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    return write_checkpoint(tmp_path_factory.mktemp("run"))
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

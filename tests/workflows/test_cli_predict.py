@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
-from inference_helpers import POSES, TRANSDUCER, make_head, torch_threads, write_checkpoint
+from inference_helpers import POSES, TRANSDUCER, make_head
 
 from tfus.surrogates.inference import Predictor
 from tfus.surrogates.trained import store_bowl
@@ -17,15 +17,7 @@ from tfus.surrogates.trained import store_bowl
 SIMULATE_KEYS = {"peak_pressure_pa", "focus_mm", "focal_volume_mm3", "isppa_w_cm2", "mi"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    return write_checkpoint(tmp_path_factory.mktemp("run"))
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
