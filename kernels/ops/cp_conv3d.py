@@ -16,10 +16,19 @@ from tfus.kernels.reference.cp_conv3d import cp_conv3d_reference
 
 __all__ = ["cp_conv3d"]
 
+_KERNEL_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
 
 def cp_conv3d(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor,
               bias: torch.Tensor | None = None) -> torch.Tensor:
-    """Rank-R compressed 3D conv, stride 1, zero "same" padding; Triton on CUDA tensors, the reference otherwise."""
-    if backend_for(x, a, b, c, bias) == "triton":
-        raise NotImplementedError("Triton cp_conv3d: not wired yet")  # replaced by the Triton custom op
+    """Rank-R compressed 3D conv, stride 1, zero "same" padding; Triton on CUDA tensors, the reference otherwise.
+
+    The Triton kernel (``torch.ops.tfus.cp_conv3d``) builds each tap's weight tile from the factors on the fly and
+    takes x in fp32, bf16 or fp16 (fp32 accumulation, output in ``x``'s dtype and memory layout); other dtypes (e.g.
+    float64 for gradcheck) take the reference even where Triton would be chosen.
+    """
+    if backend_for(x, a, b, c, bias) == "triton" and x.dtype in _KERNEL_DTYPES:
+        from tfus.kernels.triton_kernels.cp_conv3d import cp_conv3d_triton  # imports triton: only on this branch
+
+        return cp_conv3d_triton(x, a, b, c, bias)
     return cp_conv3d_reference(x, a, b, c, bias)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from tfus.kernels.reference._checks import check_bias, odd_kernel, require
 
-__all__ = ["cp_conv3d_reference", "cp_weight"]
+__all__ = ["check_cp_conv3d", "cp_conv3d_reference", "cp_weight"]
 
 
 def _check_factors(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> None:
@@ -44,6 +44,15 @@ def cp_weight(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor
     return torch.einsum("roip,roiq,rois->oipqs", a, b, c)
 
 
+def check_cp_conv3d(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor,
+                    bias: torch.Tensor | None) -> None:
+    """Shape checks of the CP conv (shared by the reference and the Triton path)."""
+    require(x.ndim == 5, f"x must be (B, C, D, H, W), got shape {tuple(x.shape)}")
+    _check_factors(a, b, c)
+    require(a.shape[2] == x.shape[1], f"CP factors expect {a.shape[2]} input channels, x has {x.shape[1]}")
+    check_bias(bias, a.shape[1])
+
+
 def cp_conv3d_reference(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor,
                         bias: torch.Tensor | None = None) -> torch.Tensor:
     """The convolution of ``x`` (``(B, Cin, D, H, W)``) with :func:`cp_weight` ``(a, b, c)``, plus ``bias``.
@@ -51,10 +60,7 @@ def cp_conv3d_reference(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: to
     Returns:
         ``(B, Cout, D, H, W)``.
     """
-    require(x.ndim == 5, f"x must be (B, C, D, H, W), got shape {tuple(x.shape)}")
-    _check_factors(a, b, c)
-    require(a.shape[2] == x.shape[1], f"CP factors expect {a.shape[2]} input channels, x has {x.shape[1]}")
-    check_bias(bias, a.shape[1])
+    check_cp_conv3d(x, a, b, c, bias)
     weight = cp_weight(a, b, c)
     padding = tuple(k // 2 for k in weight.shape[2:])
     return F.conv3d(x, weight.to(x.dtype), None if bias is None else bias.to(x.dtype), padding=padding)

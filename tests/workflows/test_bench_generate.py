@@ -33,11 +33,11 @@ def test_bench_generate_table_and_json(cli, tiny_config, tmp_path, monkeypatch):
     cores = len(os.sched_getaffinity(0))
     assert res["samples"] == 2 and res["heads"] == ["phantom0"] and res["cores"] == cores
     rows = res["rows"]
-    assert [r["workers"] for r in rows] == [1, 2]
-    for r in rows:
+    assert [r["workers"] for r in rows] == [1, 2, 1]  # the last: 1 worker on 1 core (same threads as 2 workers)
+    for r, threads in zip(rows, [cores, max(1, cores // 2), max(1, cores // 2)], strict=True):
         assert r["samples"] == 2
         assert r["task_slots"] == r["workers"]
-        assert r["threads_per_simulation"] == max(1, cores // r["workers"])
+        assert r["threads_per_simulation"] == threads
         assert 0 < r["sim_seconds_total"] and 0 < r["simulate_wall_seconds"] < r["wall_seconds"]
         # the definitions: samples over the simulation phase's wall time; busy slot time beyond simulation time
         assert r["samples_per_hour"] == pytest.approx(3600 * 2 / r["simulate_wall_seconds"])
@@ -46,12 +46,14 @@ def test_bench_generate_table_and_json(cli, tiny_config, tmp_path, monkeypatch):
         assert r["overhead_fraction"] > 0  # reading, checking and writing a sample are never free
         assert 0 < r["store_seconds_per_sample"] <= r["overhead_seconds_per_sample"]
     assert res["speedup"] == pytest.approx(rows[1]["samples_per_hour"] / rows[0]["samples_per_hour"])
+    assert res["speedup_same_threads"] == pytest.approx(rows[1]["samples_per_hour"] / rows[2]["samples_per_hour"])
     assert res["speedup_target"] == 1.8 and res["overhead_target"] == 0.05
 
     table = result.stdout
     assert "samples / hour" in table and "overhead" in table
     assert f"{rows[1]['samples_per_hour']:.0f}" in table
     assert f"{res['speedup']:.2f}x (target >= 1.8)" in table
+    assert f"at 1 thread per simulation in both runs: {res['speedup_same_threads']:.2f}x" in table
 
 
 @pytest.mark.parametrize(("args", "needles"), [

@@ -12,7 +12,10 @@ simulation phase gives the figures of :class:`~tfus.workflows.generate.run.Gener
 
 Every simulation uses ``cores // concurrent simulations`` threads (``TFUS_THREADS``): on 2 cores, 1 worker runs each
 simulation on 2 threads and 2 workers run two at once on 1 thread each, so both runs use the whole machine and the
-ratio is the gain of running simulations side by side over running one at a time, multithreaded.
+headline ratio (``speedup``) is the gain of running simulations side by side over running one at a time,
+multithreaded: what a user gets from a second worker. A third run (``same_threads``), 1 worker on the cores one of
+those simulations gets (1 of 2), gives the workflow's own scaling at equal threads per simulation
+(``speedup_same_threads``): how close two workers come to twice the work of one with the same resources each.
 
 Example:
     >>> from tfus.workflows.bench.generate_speed import GenerateBenchConfig
@@ -42,6 +45,7 @@ class GenerateBenchConfig:
     heads: int | None = None
     per_head: int | None = None
     workers: tuple[int, ...] = (1, 2)
+    same_threads: bool = True
 
     def __post_init__(self) -> None:
         for option, value in (("--heads", self.heads), ("--per-head", self.per_head)):
@@ -83,11 +87,19 @@ def run_generate_bench(bench: GenerateBenchConfig, say: Callable[[str], None] = 
 
     cfg = bench_dataset(bench)
     rows = []
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    # the same-threads baseline: 1 worker given the cores one simulation of the widest run gets
+    runs = [(n, None) for n in bench.workers] + ([(1, max(1, cores // max(bench.workers)))] if bench.same_threads
+                                                 else [])
     with tempfile.TemporaryDirectory(prefix="tfus-bench-generate-", dir=workdir) as tmp:
-        for n in bench.workers:
-            say(f"generating {cfg.n_samples} samples with {n} local worker(s)")
-            run_cfg = cfg.model_copy(update={"cluster": ClusterConfig(kind="local", workers=n)})
-            s = generate(run_cfg, Path(tmp) / f"workers-{n}.zarr", say=say)
+        for n, limit in runs:
+            say(f"generating {cfg.n_samples} samples with {n} local worker(s)"
+                + (f" on {limit} core(s)" if limit else ""))
+            run_cfg = cfg.model_copy(update={"cluster": ClusterConfig(kind="local", workers=n, cores=limit)})
+            s = generate(run_cfg, Path(tmp) / f"workers-{n}-cores-{limit or 'all'}.zarr", say=say)
             if s.failed or not s.computed:
                 raise TfusInputError(f"{s.failed} of {cfg.n_samples} samples failed with {n} worker(s) "
                                      f"({s.errors[0] if s.errors else 'none computed'}); fix the config first")
@@ -101,13 +113,11 @@ def run_generate_bench(bench: GenerateBenchConfig, say: Callable[[str], None] = 
                 "store_seconds_per_sample": s.store_seconds_total / s.computed,
                 "wall_seconds": s.wall_seconds,
             })
-    first, last = rows[0], rows[-1]
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
+    first, last = rows[0], rows[len(bench.workers) - 1]
+    single = rows[-1] if bench.same_threads else None
     return {"config": bench.config, "dataset": cfg.name, "heads": [h.name for h in cfg.heads],
             "per_head": cfg.poses.per_head, "samples": cfg.n_samples, "grid": list(cfg.grid.shape),
             "spacing_mm": cfg.grid.spacing_mm, "cores": cores, "rows": rows,
             "speedup": last["samples_per_hour"] / first["samples_per_hour"], "speedup_target": SPEEDUP_TARGET,
+            "speedup_same_threads": (last["samples_per_hour"] / single["samples_per_hour"]) if single else None,
             "max_overhead_fraction": max(r["overhead_fraction"] for r in rows), "overhead_target": OVERHEAD_TARGET}

@@ -113,8 +113,10 @@ def generate_speed(
                       f"{r['sim_seconds_total']:.1f}", f"{r['overhead_seconds_per_sample']:.2f}",
                       f"{r['store_seconds_per_sample']:.2f}", f"{100 * r['overhead_fraction']:.1f} %")
     Console().print(table)
-    Console().print(f"samples/hour {res['rows'][-1]['workers']} workers / {res['rows'][0]['workers']} worker: "
-                    f"{res['speedup']:.2f}x (target >= {res['speedup_target']:g})   workflow overhead: max "
+    same = res.get("speedup_same_threads")
+    Console().print(f"samples/hour 2 workers / 1 worker: {res['speedup']:.2f}x (target >= {res['speedup_target']:g})"
+                    + (f"; at 1 thread per simulation in both runs: {same:.2f}x" if same else "")
+                    + "   workflow overhead: max "
                     f"{100 * res['max_overhead_fraction']:.1f} % of simulation time (target < "
                     f"{100 * res['overhead_target']:g} %)")
 
@@ -336,3 +338,148 @@ def ablation(
                       cell(r, "focal_error_mm"), cell(r, "peak_error"),
                       f"{r['focal_dice']['mean']:.2f}" if "focal_dice" in r else "-")
     Console().print(table)
+
+
+@app.command("compressed")
+@user_errors
+def compressed(
+    store: Annotated[Path, typer.Option("--store", help="Dataset store (e.g. from `tfus generate demo-fem`)")],
+    ranks: Annotated[str, typer.Option(help="Comma-separated ranks R of the cp:R variants")] = "1,2,4,8",
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs per variant")] = 10,
+    preset: Annotated[str | None, typer.Option(help="DeepTFUS preset (tiny, demo, large) [default: the model of "
+                                                    "`tfus demo`]")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Training batch size")] = 2,
+    seed: Annotated[int, typer.Option(help="Training seed (the same for every variant)")] = 0,
+    split: Annotated[str, typer.Option(help="Held-out split to evaluate")] = "test",
+    device: Annotated[str, typer.Option(help="cpu or gpu")] = "cpu",
+    repeats: Annotated[int, typer.Option(min=1, help="Timed forward passes per variant (the median is reported)")]
+    = 5,
+    workdir: Annotated[Path | None, typer.Option(help="Keep the training runs here [default: a temporary folder, "
+                                                      "removed afterwards]")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the results as JSON here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
+) -> None:
+    """Dense vs rank-R compressed convolutions (conv: cp:R) in the same DeepTFUS, same data, seed and epochs:
+    parameters, peak training memory, inference time and held-out accuracy, with ratios to dense.
+
+    Peak training memory: each variant trains in a fresh process; on a GPU CUDA's max_memory_allocated, on the CPU
+    the rise of the process's peak RSS during training. Inference: one forward pass, batch 1, on the store's grid.
+
+    Example:
+
+      tfus bench compressed --store demo-fem.zarr --epochs 10
+
+      tfus bench compressed --store demo-fem.zarr --ranks 1,4 --device gpu --json
+    """
+    import shutil
+    import tempfile
+
+    from rich.console import Console
+
+    from tfus.pipeline.errors import TfusInputError
+    from tfus.surrogates.networks.nets.deeptfus_config import PRESETS
+    from tfus.workflows.bench.compressed import compressed_table, run_compressed_bench
+    from tfus.workflows.demo import _demo_model
+
+    try:
+        rank_list = [int(r) for r in ranks.split(",") if r.strip()]
+    except ValueError:
+        raise TfusInputError(f"--ranks {ranks!r} must be comma-separated integers, e.g. 1,2,4,8") from None
+    if preset is not None and preset not in PRESETS:
+        raise TfusInputError(f"unknown --preset {preset!r}; use one of: {', '.join(PRESETS)}")
+    if out is not None:
+        check_output_file(out, (".json",))
+    if workdir is not None:
+        check_output_dir(workdir)
+    base = {"preset": preset} if preset is not None else _demo_model()
+    console = err_console()
+    tmp = None if workdir is not None else Path(tempfile.mkdtemp(prefix="tfus-bench-compressed-"))
+    try:
+        res = run_compressed_bench(store, workdir or tmp, base_model=base, ranks=rank_list, epochs=epochs,
+                                   batch_size=batch_size, seed=seed, device=device, split=split, repeats=repeats,
+                                   say=console.log)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if tmp is not None:
+        for row in res["rows"]:
+            row["run"] = None
+    if out is not None:
+        out.write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
+    if as_json:
+        print_json(res)
+        return
+    table, note = compressed_table(res)
+    Console().print(table)
+    Console().print(note)
+
+
+@app.command("kernels")
+@user_errors
+def kernels_speed(
+    size: Annotated[int | None, typer.Option(help="Volume edge of the 3D ops (sep4d: size // 2 per spatial axis) "
+                                                  "[default: 64 on a GPU, 12 on CPU]")] = None,
+    channels: Annotated[int | None, typer.Option(help="Channels of the 3D ops (sep4d: channels // 2) [default: 32 on "
+                                                      "a GPU, 4 on CPU]")] = None,
+    dtype: Annotated[str, typer.Option(help="fp32 or bf16 (inputs, weights and outputs; fp32 accumulation)")]
+    = "fp32",
+    rank: Annotated[int, typer.Option(help="Rank of the compressed (CP) conv")] = 2,
+    frames: Annotated[int, typer.Option(help="Time frames of the separable 4D conv")] = 8,
+    op: Annotated[list[str] | None, typer.Option(help="Operator(s) to time [default: all]: depthwise_conv3d, "
+                                                      "cp_conv3d, sep4d_conv")] = None,
+    repeats: Annotated[int, typer.Option(help="Timed calls per path (the median is reported)")] = 20,
+    warmup: Annotated[int, typer.Option(help="Untimed warm-up calls per path")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
+) -> None:
+    """Triton kernels vs the best PyTorch path of the same op (every memory layout), forward and forward+backward:
+    ms, speed-up, GB/s and % of the device's copy bandwidth measured in the same run.
+
+    Without CUDA only the PyTorch paths run, on small sizes (not a speed claim).
+
+    Example:
+
+      tfus bench kernels --dtype bf16
+
+      tfus bench kernels --op cp_conv3d --size 96 --channels 32 --json
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from tfus.workflows.bench.kernels_speed import OPS, KernelBenchConfig, run_kernel_bench
+
+    cfg = KernelBenchConfig(size=size, channels=channels, dtype=dtype, rank=rank, frames=frames, repeats=repeats,
+                            warmup=warmup, ops=tuple(op) if op else OPS)
+    console = err_console()
+    res = run_kernel_bench(cfg, say=console.log)
+    if as_json:
+        print_json(res)
+        return
+    bw = res["copy_bandwidth_gbs"]
+    title = (f"tfus.kernels on {res['device']}, {res['dtype']}, median of {res['repeats']}; copy bandwidth "
+             f"{bw:.0f} GB/s" + ("" if res["cuda"] else " — CPU, PyTorch paths only: NOT a speed claim (Triton's "
+                                                       "CPU interpreter is not timed)"))
+    table = Table("op", "impl", "layout", "fwd ms", "fwd+bwd ms", "fwd GB/s (% bw)", "fwd+bwd GB/s (% bw)",
+                  "fwd TFLOP/s", "speed-up fwd", "speed-up fwd+bwd", "max rel diff", title=title)
+
+    def fmt(value, spec, suffix=""):
+        return "-" if value is None else format(value, spec) + suffix
+
+    for o in res["ops"]:
+        for r in o["rows"]:
+            if "fwd_ms" not in r:
+                table.add_row(o["op"], r["impl"], r["layout"], r.get("note", "not available"), *[""] * 7)
+                continue
+            table.add_row(o["op"], r["impl"], r["layout"], f"{r['fwd_ms']:.3f}", f"{r['fwd_bwd_ms']:.3f}",
+                          f"{r['fwd_gbs']:.3g} ({r['fwd_pct_bandwidth']:.2g} %)",
+                          f"{r['fwd_bwd_gbs']:.3g} ({r['fwd_bwd_pct_bandwidth']:.2g} %)", f"{r['fwd_tflops']:.3g}",
+                          fmt(r["fwd_speedup"], ".2f", "x"), fmt(r["fwd_bwd_speedup"], ".2f", "x"),
+                          f"{r['max_rel_diff']:.1e}")
+    Console().print(table)
+    for o in res["ops"]:
+        shape = ", ".join(f"{k}={v}" for k, v in o["shape"].items())
+        if o["speedup_fwd"] is None:
+            why = "Triton path not available" if res["cuda"] else "no CUDA"
+            Console().print(f"{o['op']} ({shape}): Triton / best PyTorch: not measured ({why})")
+        else:
+            Console().print(f"{o['op']} ({shape}): best Triton vs best PyTorch: fwd {o['speedup_fwd']:.2f}x, "
+                            f"fwd+bwd {fmt(o['speedup_fwd_bwd'], '.2f')}x (> 1: Triton faster)")

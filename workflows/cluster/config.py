@@ -42,7 +42,8 @@ class ClusterConfig(BaseModel):
             when ``jobs`` is unset.
         jobs: batch jobs kept running (slurm/pbs; default ``workers`` or 1).
         threads_per_worker: threads in each worker process (1: one simulation per process).
-        cores: cores per batch job (default ``processes * threads_per_worker``).
+        cores: cores per batch job (default ``processes * threads_per_worker``); local: cores all simulations share
+            (default: every core of the machine), each simulation getting ``cores // concurrent simulations`` threads.
         memory: memory per batch job, or per local worker process (``"8GiB"``).
         processes: worker processes per batch job (default 1; with GPUs one per GPU).
         queue, account, walltime: batch queue/partition, account, job walltime (``HH:MM:SS`` or ``D-HH:MM:SS``).

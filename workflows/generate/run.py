@@ -225,9 +225,10 @@ def _simulate(client, cfg: GenerateConfig, store: Path, group, transducer, summa
 def _cores(cfg: GenerateConfig, n_workers: int) -> int:
     if cfg.cluster.kind == "local":
         try:
-            return len(os.sched_getaffinity(0))
+            available = len(os.sched_getaffinity(0))
         except AttributeError:  # pragma: no cover - not Linux
-            return os.cpu_count() or 1
+            available = os.cpu_count() or 1
+        return min(available, cfg.cluster.cores or available)
     per_job = cfg.cluster.cores or cfg.cluster.threads_per_worker
     return per_job * n_workers // max(1, cfg.cluster.processes or 1)
 
