@@ -37,6 +37,8 @@ def test_config_validation_is_one_line():
     with pytest.raises(TfusInputError, match="attention_levels"):
         DeepTFUSConfig.from_mapping({"depth": 2, "attention_levels": [3]})
     with pytest.raises(TfusInputError, match="unknown conv spec"):
+        DeepTFUSConfig.from_mapping({"conv": "cq:4"})
+    with pytest.raises(TfusInputError, match="positive integer rank"):
         DeepTFUSConfig.from_mapping({"conv": "cp:4x"})
     with pytest.raises(TfusInputError, match="unknown model preset"):
         DeepTFUSConfig.from_mapping({"preset": "huge"})

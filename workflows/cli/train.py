@@ -19,6 +19,8 @@ def train(
     config: Annotated[Path | None, typer.Option("--config", help="Training config YAML (epochs, batch_size, lr, "
                                                                  "model overrides, loss weights, ...)")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Registered model name (default deeptfus)")] = None,
+    conv: Annotated[str | None, typer.Option("--conv", help="Convolution of the model, overriding its config: dense "
+                                                            "or cp:R (rank-R compressed)")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Total epochs (overrides the config)")] = None,
     device: Annotated[str, typer.Option("--device", help="cpu, gpu or auto")] = "auto",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard an earlier run in --out")] = False,
@@ -39,6 +41,8 @@ def train(
       tfus train --store dataset.zarr --out runs/deeptfus --epochs 50 --device gpu
 
       tfus train --store dataset.zarr --out runs/tiny --config train.yaml --device cpu
+
+      tfus train --store dataset.zarr --out runs/cp4 --conv cp:4 --epochs 50
     """
     from tfus.pipeline.errors import TfusInputError
     from tfus.surrogates.training import load_train_config
@@ -47,7 +51,14 @@ def train(
 
     resolve_device(device)
     check_output_dir(out)
-    cfg = load_train_config(config, model_name=model) if config is not None or model is not None else None
+    cfg = (load_train_config(config, model_name=model)
+           if config is not None or model is not None or conv is not None else None)
+    if conv is not None:  # part of the model config: a resumed run must be given the same
+        from tfus.surrogates.networks.layers import parse_conv_spec
+        from tfus.surrogates.training import TrainConfig
+
+        parse_conv_spec(conv)
+        cfg = TrainConfig.from_mapping({**cfg.public(), "model": {**cfg.model, "conv": conv.strip()}})
     console = err_console()
     try:
         result = run_training(store, out, cfg, epochs=epochs, device=device, overwrite=overwrite,

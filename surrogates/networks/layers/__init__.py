@@ -1,5 +1,7 @@
-"""Single layers: the conv factory, Fourier features, FiLM and dynamic convolution."""
+"""Single layers: the conv factory (``dense`` and the rank-R compressed ``cp:R``), Fourier features, FiLM and dynamic
+convolution."""
 
+from tfus.surrogates.networks.layers.compressed_conv import CompressedConv  # registers the ``cp`` conv spec
 from tfus.surrogates.networks.layers.conv_factory import (
     ConvBuilder,
     conv_spec_names,
@@ -11,5 +13,5 @@ from tfus.surrogates.networks.layers.dynamic_conv import DynamicConv
 from tfus.surrogates.networks.layers.film import FiLM
 from tfus.surrogates.networks.layers.fourier import FourierFeatures
 
-__all__ = ["ConvBuilder", "DynamicConv", "FiLM", "FourierFeatures", "conv_spec_names", "make_conv", "parse_conv_spec",
-           "register_conv"]
+__all__ = ["CompressedConv", "ConvBuilder", "DynamicConv", "FiLM", "FourierFeatures", "conv_spec_names", "make_conv",
+           "parse_conv_spec", "register_conv"]

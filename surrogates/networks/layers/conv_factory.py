@@ -2,9 +2,11 @@
 layer, so a new kind of convolution (e.g. a rank-R compressed one, ``"cp:4"``) plugs in everywhere with
 :func:`register_conv` and one config flag, without touching the networks.
 
-A spec is ``NAME`` or ``NAME:ARG`` (``ARG`` is handed to the builder as a string). Built in: ``dense`` (MONAI's
-``Conv`` factory, i.e. ``nn.Conv1d/2d/3d``). Odd kernels are padded to keep the size ("same"); with stride ``s`` an
-axis of ``n`` voxels becomes ``ceil(n / s)``.
+A spec is ``NAME`` or ``NAME:ARG`` (``ARG`` is handed to the builder as a string; a kind registered with
+``check_arg`` has it checked already by :func:`parse_conv_spec`, i.e. when a model config is validated). Built in:
+``dense`` (MONAI's ``Conv`` factory, i.e. ``nn.Conv1d/2d/3d``) and ``cp:R`` (rank-R compressed,
+:mod:`~tfus.surrogates.networks.layers.compressed_conv`, registered when this package is imported). Odd kernels are
+padded to keep the size ("same"); with stride ``s`` an axis of ``n`` voxels becomes ``ceil(n / s)``.
 
 Example:
     >>> conv = make_conv(3, 4, 8, kernel_size=3, stride=2)
@@ -29,10 +31,15 @@ __all__ = ["ConvBuilder", "conv_spec_names", "make_conv", "parse_conv_spec", "re
 ConvBuilder = Callable[[int, int, int, tuple[int, ...], tuple[int, ...], tuple[int, ...], bool, "str | None"],
                        nn.Module]
 _BUILDERS: dict[str, ConvBuilder] = {}
+_ARG_CHECKS: dict[str, Callable[[str | None], None]] = {}
 
 
-def register_conv(name: str) -> Callable[[ConvBuilder], ConvBuilder]:
+def register_conv(name: str, check_arg: Callable[[str | None], None] | None = None
+                  ) -> Callable[[ConvBuilder], ConvBuilder]:
     """Decorator registering a convolution builder under ``name`` (used as ``conv_spec`` ``name`` or ``name:arg``).
+
+    ``check_arg(arg)``, if given, raises :class:`TfusInputError` for a bad ``arg``; :func:`parse_conv_spec` calls it,
+    so a config naming e.g. ``cp:0`` is refused when it is validated, before any network is built.
 
     Example:
         >>> @register_conv("dense-nobias")
@@ -44,6 +51,8 @@ def register_conv(name: str) -> Callable[[ConvBuilder], ConvBuilder]:
 
     def wrap(builder: ConvBuilder) -> ConvBuilder:
         _BUILDERS[name] = builder
+        if check_arg is not None:
+            _ARG_CHECKS[name] = check_arg
         return builder
 
     return wrap
@@ -55,12 +64,15 @@ def conv_spec_names() -> list[str]:
 
 
 def parse_conv_spec(spec: str) -> tuple[str, str | None]:
-    """Split ``"name:arg"`` into ``(name, arg)``; unknown names are a :class:`TfusInputError`."""
+    """Split ``"name:arg"`` into ``(name, arg)``; unknown names and args refused by the kind's ``check_arg`` are a
+    :class:`TfusInputError`."""
     if not isinstance(spec, str) or not spec.strip():
         raise TfusInputError(f"conv spec must be a string such as 'dense' or 'cp:4', got {spec!r}")
     name, _, arg = spec.strip().partition(":")
     if name not in _BUILDERS:
         raise TfusInputError(f"unknown conv spec {spec!r}; use one of: {', '.join(conv_spec_names())}")
+    if name in _ARG_CHECKS:
+        _ARG_CHECKS[name](arg or None)
     return name, (arg or None)
 
 
