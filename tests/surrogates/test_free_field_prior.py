@@ -84,3 +84,15 @@ def test_deeptfus_with_prior_takes_two_channels():
     assert out.field.shape == (1, 1, 16, 16, 16)
     with pytest.raises(Exception, match="2"):
         model(torch.rand(1, 1, 16, 16, 16), torch.rand(1, 8, 3))
+
+
+def test_untrained_residual_model_predicts_the_free_field_and_learns_a_correction():
+    model = build_model("deeptfus", {"preset": "tiny", "free_field_prior": True})
+    ct = torch.rand(2, 2, 16, 16, 16)
+    points = torch.rand(2, 8, 3) * 2 - 1
+    out = model(ct, points)
+    torch.testing.assert_close(out.field, ct[:, 1:2], rtol=0, atol=0)
+    out.field.square().mean().backward()  # the zero-initialised output layer still receives gradients
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.head.parameters())
+    plain = build_model("deeptfus", {"preset": "tiny", "free_field_prior": True, "prior_residual": False})
+    assert not torch.equal(plain(ct, points).field, ct[:, 1:2])

@@ -79,6 +79,9 @@ class DeepTFUS(nn.Module):
                          film_zero_init=cfg.film_zero_init, **common)
             for lv in reversed(range(cfg.depth)))
         self.head = make_conv(dims, ch[0], cfg.out_channels, 1, 1, cfg.conv)
+        if cfg.free_field_prior and cfg.prior_residual:  # start as the free field; learn what the head changes
+            for param in self.head.parameters():
+                nn.init.zeros_(param)
         self.scale_head = (ScaleHead(ch[-1], e if cfg.uses_transducer else 0, cfg.scale_hidden)
                            if cfg.predict_scale else None)
 
@@ -119,7 +122,10 @@ class DeepTFUS(nn.Module):
         log_peak = self.scale_head(x, z) if self.scale_head is not None else None
         for block in self.decoder:
             x = block(x, skips.pop(), z)
-        return DeepTFUSOutput(self.head(x), log_peak)
+        field = self.head(x)
+        if cfg.free_field_prior and cfg.prior_residual:
+            field = field + ct[:, cfg.in_channels:cfg.in_channels + 1]
+        return DeepTFUSOutput(field, log_peak)
 
     def example_inputs(self, batch: int = 1, shape: tuple[int, ...] | None = None,
                        n_points: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -46,6 +46,8 @@ class DeepTFUSConfig(BaseModel):
         free_field_prior: one more input channel, the bowl's free field in water at the pose
             (:mod:`tfus.surrogates.data.prior`; prepared by ``model_inputs``): the network learns what the head does
             to a beam it is shown, instead of discovering the beam from the surface points.
+        prior_residual: with the prior, the network predicts a correction added to it, and its output layer starts
+            at zero, so an untrained model already predicts the free field (a residual on the physics).
         embed_dim: width of the transducer tokens and embedding ``z_T``.
         fourier_features: Fourier-encode the points (off: raw coordinates into the MLP).
         n_frequencies: Fourier frequencies.
@@ -80,6 +82,7 @@ class DeepTFUSConfig(BaseModel):
     act: str = "leakyrelu"
     coord_channels: bool = True
     free_field_prior: bool = False
+    prior_residual: bool = True
     embed_dim: int = Field(64, ge=1)
     fourier_features: bool = True
     n_frequencies: int = Field(32, ge=1)
