@@ -20,6 +20,7 @@ VARIANTS: dict[str, dict] = {
     "no FiLM": {"film": False},
     "no Fourier features": {"fourier_features": False},
     "no conditioning (plain U-Net + scale head)": {"dynamic_conv": False, "cross_attention": False, "film": False},
+    "no free-field prior": {"free_field_prior": False},
 }
 
 
