@@ -10,6 +10,12 @@ Reported per sample and aggregated (mean, median, count):
 * ``focal_dice``, ``focal_iou``: overlap of the -6 dB focal regions; ``focal_volume_error`` (%);
 * ``predict_seconds``: one prediction (input preparation, network, back to Pa).
 
+The comparison goes through the predictor's evaluation hooks (:meth:`~tfus.surrogates.inference.Predictor.
+reference_field`, ``sample_options``, ``extra_metrics``): a time-resolved model (``sep4d``) is compared on the
+peak-pressure map ``max_t |p|`` of the stored snapshots, predicted at each sample's own snapshot times, and adds
+``time_rel_l2`` (%, over all snapshots), ``peak_negative_error`` (%, hence the MI error) and ``mi_pred`` /
+``mi_true``.
+
 Heads the model was trained on that appear in the evaluated split are listed in ``train_heads_evaluated`` (a
 leak: the numbers would flatter the model).
 
@@ -40,6 +46,16 @@ METRICS = {
     "focal_volume_error": ("focal_volume_error_percent", "%"),
     "predict_seconds": ("predict_seconds", "s"),
 }
+
+
+#: units of the extra metrics of time-resolved models (:meth:`Predictor.extra_metrics`)
+EXTRA_UNITS = {"time_rel_l2": "%", "peak_negative_error": "%", "mi_pred": "", "mi_true": ""}
+
+
+def extra_names(records: list[dict]) -> list[str]:
+    """Metric keys of the records beyond the per-sample bookkeeping (in first-seen order)."""
+    skip = {"index", "head", "peak_pred_pa", "peak_true_pa", "windows"}
+    return list(dict.fromkeys(k for r in records for k in r if k not in skip))
 
 
 def _split_heads(group, store: Path, split: str) -> list[int]:
@@ -99,21 +115,25 @@ def evaluate(run: str | Path, store: str | Path, split: str = "test", device: st
     records = []
     for i in range(len(samples)):
         item = samples[i]
-        pred = predictor.predict_detailed(item["hu"], item["affine"], transducer, Pose(item["apex"], item["target"]))
-        metrics = sample_metrics(pred.pressure, item["pressure"], affine=item["affine"])
+        pred = predictor.predict_detailed(item["hu"], item["affine"], transducer, Pose(item["apex"], item["target"]),
+                                          **predictor.sample_options(item))
+        metrics = sample_metrics(pred.pressure, predictor.reference_field(item), affine=item["affine"])
         metrics["predict_seconds"] = pred.seconds
+        extra = predictor.extra_metrics(pred, item)
         head = names[item["head_index"]] if item["head_index"] < len(names) else str(item["head_index"])
         records.append({"index": int(item["index"]), "head": head,
-                        **{key: metrics[src] for key, (src, _) in METRICS.items()},
+                        **{key: metrics[src] for key, (src, _) in METRICS.items()}, **extra,
                         "peak_pred_pa": metrics["peak_pred_pa"], "peak_true_pa": metrics["peak_true_pa"],
                         "windows": pred.windows})
         if say is not None:
             say(f"sample {item['index']} ({head}): rel L2 {metrics['rel_l2_percent']:.1f} %, focal error "
                 f"{metrics['focal_error_mm']:.1f} mm, peak error {metrics['peak_error_percent']:.1f} %")
-    summary = aggregate(records, names=list(METRICS))
+    summary = aggregate(records, names=list(METRICS) + [k for k in extra_names(records) if k not in METRICS])
     evaluated = sorted({r["head"] for r in records})
     trained = set(predictor.data.raw.get("train_heads") or [])
-    return {**summary, "units": {k: unit for k, (_, unit) in METRICS.items()}, "run": str(run), "store": str(store),
+    units = {**{k: unit for k, (_, unit) in METRICS.items()}, **{k: EXTRA_UNITS.get(k, "") for k in summary
+                                                                   if k not in METRICS}}
+    return {**summary, "units": units, "run": str(run), "store": str(store),
             "split": split, "n_samples": len(records), "heads": evaluated,
             "train_heads_evaluated": sorted(trained & set(evaluated)), "device": str(predictor.device),
             "store_grid": {"grid_shape": list(spec.grid_shape), "spacing_mm": spec.spacing_mm,

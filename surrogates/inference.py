@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from tfus.surrogates.normalization import Normalization
 from tfus.surrogates.trained import TrainedData
 from tfus.surrogates.windows import pad_to_shape, sliding_window_predict
 
-__all__ = ["Prediction", "Predictor", "normalization_from_dict", "resolve_device"]
+__all__ = ["Prediction", "Predictor", "normalization_from_dict", "predictor_class", "resolve_device"]
 
 SPACING_TOL_REL = 1e-3  #: head spacings within this of the trained one are used as they are
 
@@ -60,6 +60,15 @@ def resolve_device(device: str | torch.device) -> torch.device:
     raise TfusInputError(f"unknown device {device!r}; use cpu or gpu")
 
 
+def predictor_class(model_name: str) -> type[Predictor]:
+    """The predictor of a registered model: :class:`Predictor`, or the time-resolved one for ``sep4d``."""
+    if model_name == "sep4d":
+        from tfus.surrogates.inference_4d import Sep4dPredictor
+
+        return Sep4dPredictor
+    return Predictor
+
+
 def normalization_from_dict(values: Mapping) -> Normalization:
     """The :class:`Normalization` stored in a checkpoint (extra keys are ignored; bad values are one line)."""
     if not isinstance(values, Mapping):
@@ -73,7 +82,9 @@ def normalization_from_dict(values: Mapping) -> Normalization:
 
 @dataclass(frozen=True, eq=False)
 class Prediction:
-    """One prediction: ``pressure`` (Pa, float32, on the head grid, world space of ``affine``) and how it was made."""
+    """One prediction: ``pressure`` (Pa, float32, on the head grid, world space of ``affine``) and how it was made;
+    a time-resolved model adds ``snapshots`` ``(T, *grid)`` (Pa) at ``snapshot_times_s`` and ``pressure`` is then
+    their peak ``max_t |p|``."""
 
     pressure: np.ndarray
     affine: np.ndarray
@@ -83,6 +94,8 @@ class Prediction:
     resampled: bool
     padded: bool
     amplitude_scale: float
+    snapshots: np.ndarray | None = None
+    snapshot_times_s: np.ndarray | None = None
 
     def info(self) -> dict:
         return {"predict_seconds": self.seconds, "windows": self.windows, "sliding_window": self.windows > 1,
@@ -138,8 +151,9 @@ class Predictor:
         if not isinstance(ckpt["model_config"], Mapping):
             raise TfusInputError(f"{path_or_run}: the checkpoint's model_config is not a mapping; re-train it")
         model = model_from_checkpoint(ckpt)
-        return cls(model, normalization_from_dict(ckpt["normalization"]), ckpt["data"], device,
-                   name=str(ckpt["model"]), source=str(path_or_run), **kwargs)
+        klass = predictor_class(str(ckpt["model"])) if cls is Predictor else cls
+        return klass(model, normalization_from_dict(ckpt["normalization"]), ckpt["data"], device,
+                     name=str(ckpt["model"]), source=str(path_or_run), **kwargs)
 
     # -- checks ----------------------------------------------------------------------------------------------------
     def check_transducer(self, transducer: BowlTransducer) -> None:
@@ -154,13 +168,13 @@ class Predictor:
         """Pressure amplitude (Pa, float32) on the grid of ``hu`` / ``affine`` for ``transducer`` at ``pose``."""
         return self.predict_detailed(hu, affine, transducer, pose).pressure
 
-    def predict_detailed(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer,
-                         pose: Pose) -> Prediction:
-        """:meth:`predict` with timing and how the grid was handled."""
+    def predict_detailed(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
+                         snapshot_times: Sequence[float] | None = None) -> Prediction:
+        """:meth:`predict` with timing and how the grid was handled (``snapshot_times``: time-resolved models only,
+        default the trained ones)."""
         from tfus.pipeline.engines.problem import head_on_grid
         from tfus.pipeline.head.model import HeadModel
         from tfus.pipeline.io import resample_to
-        from tfus.surrogates.data.inputs import model_inputs
 
         t0 = time.perf_counter()
         self.check_transducer(transducer)
@@ -182,17 +196,51 @@ class Predictor:
             work_hu, work_affine = head.hu, np.asarray(head.affine, float)
         roi = self.data.grid_shape
         padded_hu, padded_affine, crop = pad_to_shape(work_hu, work_affine, roi)
-        inputs = model_inputs(padded_hu, padded_affine, transducer, pose, self.normalization, self.data.n_points,
-                              self.free_field)
-        pressure, windows = self._run(inputs.ct, inputs.points)
+        pressure, windows, snaps, times = self._predict_padded(padded_hu, padded_affine, transducer, pose,
+                                                               snapshot_times)
         pressure = pressure[crop]
         if resampled:
             pressure = resample_to(pressure, work_affine, hu.shape, affine, order=1, cval=0.0)
         scale = self.data.amplitude_scale(transducer)
         pressure = (np.maximum(pressure, 0.0) * scale).astype(np.float32)
+        if snaps is not None:  # signed: cropped, resampled frame by frame and scaled like the peak map
+            snaps = snaps[(slice(None), *crop)]
+            if resampled:
+                snaps = np.stack([resample_to(s, work_affine, hu.shape, affine, order=1, cval=0.0) for s in snaps])
+            snaps = (snaps * scale).astype(np.float32)
         return Prediction(pressure=pressure, affine=affine, peak_pa=float(pressure.max()),
                           seconds=time.perf_counter() - t0, windows=windows, resampled=resampled,
-                          padded=padded_hu.shape != work_hu.shape, amplitude_scale=scale)
+                          padded=padded_hu.shape != work_hu.shape, amplitude_scale=scale, snapshots=snaps,
+                          snapshot_times_s=times)
+
+    def _predict_padded(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
+                        snapshot_times: Sequence[float] | None
+                        ) -> tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]:
+        """``(pressure, windows, snapshots, times)`` on a grid padded to at least the trained window (the hook a
+        time-resolved predictor overrides)."""
+        from tfus.surrogates.data.inputs import model_inputs
+
+        if snapshot_times is not None:
+            raise TfusInputError(f"this {self.name} model predicts amplitude maps, not snapshots; drop the snapshot "
+                                 "times")
+        inputs = model_inputs(hu, affine, transducer, pose, self.normalization, self.data.n_points,
+                              self.free_field)
+        pressure, windows = self._run(inputs.ct, inputs.points)
+        return pressure, windows, None, None
+
+    # -- evaluation hooks (what a sample of a store is compared with) ----------------------------------------------
+    def reference_field(self, item: Mapping) -> np.ndarray:
+        """The simulated map a prediction of store sample ``item`` (:class:`~tfus.pipeline.store.SampleStore`) is
+        compared with: the amplitude (Pa)."""
+        return np.asarray(item["pressure"])
+
+    def sample_options(self, item: Mapping) -> dict:
+        """Extra :meth:`predict_detailed` arguments to reproduce store sample ``item`` (none for amplitude maps)."""
+        return {}
+
+    def extra_metrics(self, pred: Prediction, item: Mapping) -> dict[str, float]:
+        """Model-specific metrics of a prediction of ``item`` (JSON key -> value; none for amplitude maps)."""
+        return {}
 
     def _window_pascal(self, ct: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
         """``(B, C, *S)`` CT and ``(B, N, 3)`` points -> ``(B, 1, *S)`` pressure in Pa."""

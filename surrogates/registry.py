@@ -37,6 +37,14 @@ def _deeptfus(config: Mapping[str, Any]):
     return DeepTFUS(cfg), cfg.model_dump(mode="json")
 
 
+@register_model("sep4d")
+def _sep4d(config: Mapping[str, Any]):
+    from tfus.surrogates.networks.nets import Sep4dConfig, Sep4dUNet
+
+    cfg = Sep4dConfig.from_mapping(dict(config))
+    return Sep4dUNet(cfg), cfg.model_dump(mode="json")
+
+
 def model_names() -> list[str]:
     return sorted(_BUILDERS)
 

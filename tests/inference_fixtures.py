@@ -1,5 +1,6 @@
-"""Fixtures shared by the inference / evaluation / predict tests (loaded by the root conftest's ``pytest_plugins``):
-one torch thread per module that asks for it, a tiny checkpoint and its predictor (module scope)."""
+"""Fixtures shared by the surrogate and CLI tests (loaded by the root conftest's ``pytest_plugins``): one torch thread
+for a module that asks for it (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``), a tiny checkpoint and
+its predictor (module scope)."""
 
 from __future__ import annotations
 

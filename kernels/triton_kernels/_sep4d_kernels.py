@@ -33,6 +33,7 @@ import triton
 import triton.language as tl
 
 from tfus.kernels.triton_kernels._common import dot_precision, empty_like_layout, interpreting, next_pow2
+from tfus.kernels.triton_kernels._masks import shifted_mask as _shifted_mask
 
 __all__ = ["DOT_MIN_CHANNELS", "apply_packed", "grad_packed", "tap_offsets"]
 
@@ -43,16 +44,6 @@ _MAX_BLOCK_I, _MAX_BLOCK_O = 32, 64  # channel blocks of the dot path (the FMA p
 _INTERPRETER_BLOCK_V = 4096  # the interpreter pays per operation, not per element: big voxel blocks (tests shrink it)
 _PARTIAL_BYTES = 1 << 26  # cap on the weight-gradient partial sums
 
-
-@triton.jit
-def _shifted_mask(mask, idx, size, OFF: tl.constexpr):
-    """``mask`` and ``0 <= idx + OFF < size``, given ``0 <= idx < size`` where ``mask`` holds."""
-    if OFF < 0:
-        return mask & (idx >= -OFF)
-    elif OFF > 0:
-        return mask & (idx < size - OFF)
-    else:
-        return mask
 
 
 @triton.jit

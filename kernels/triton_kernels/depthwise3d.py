@@ -25,6 +25,7 @@ import triton
 import triton.language as tl
 
 from tfus.kernels.triton_kernels._common import empty_like_layout, interpreting, next_pow2
+from tfus.kernels.triton_kernels._masks import shifted_mask as _shifted_mask
 
 __all__ = ["depthwise_conv3d_triton"]
 
@@ -55,16 +56,6 @@ def _tile(pid_t, pid_bc, C, n_h_tiles, n_w_tiles, n_c_blocks,
     d = d0 + v // (BLOCK_W * BLOCK_H)
     return b, d, h, w, cc, cc < C
 
-
-@triton.jit
-def _shifted_mask(mask, idx, size, OFF: tl.constexpr):
-    """``mask`` and ``0 <= idx + OFF < size``, given ``0 <= idx < size`` where ``mask`` holds (one test per tap)."""
-    if OFF < 0:
-        return mask & (idx >= -OFF)
-    elif OFF > 0:
-        return mask & (idx < size - OFF)
-    else:
-        return mask
 
 
 @triton.jit

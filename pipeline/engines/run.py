@@ -104,6 +104,9 @@ def run_simulation(request: SimulationRequest,
         meta = dict(field.meta)
         if "snapshots" in meta:
             meta["snapshots"] = meta["snapshots"][(slice(None), *crop)]
+        for name in ("p_max", "p_min"):  # tone-burst peak maps live on the padded grid too
+            if name in meta:
+                meta[name] = meta[name][crop]
         field = SteadyStateField(field.amplitude[crop], field.phase[crop], np.asarray(head.affine, float),
                                  field.frequency_hz, meta)
         medium = medium_from_head(head, request.mapping, request.coupling)

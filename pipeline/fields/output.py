@@ -30,7 +30,7 @@ from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.io.atomic import atomic_path
 from tfus.pipeline.io.nifti import write_nifti
 
-__all__ = ["save_field_png", "write_field"]
+__all__ = ["save_field_png", "write_field", "write_field_series"]
 
 _VIEWS = [("sagittal", 0, (1, 2)), ("coronal", 1, (0, 2)), ("axial", 2, (0, 1))]
 _AXIS_NAMES = ("x / R (mm)", "y / A (mm)", "z / S (mm)")
@@ -58,6 +58,28 @@ def write_field(path: str | Path, data: np.ndarray, affine: np.ndarray) -> None:
         raise TfusInputError(f"write_field needs a 3D array with a 4x4 affine (or 2D with 3x3), got {arr.shape} "
                              f"and {aff.shape}")
     write_nifti(path, arr, aff)
+
+
+def write_field_series(path: str | Path, snapshots: np.ndarray, affine: np.ndarray, times_s: np.ndarray) -> None:
+    """Write time-resolved pressure ``(T, X, Y, Z)`` (Pa) as a 4D float32 NIfTI ``(X, Y, Z, T)``: the 4th voxel size
+    (``pixdim[4]``) is the mean snapshot spacing and ``toffset`` the first time, both in seconds (snapshot times of
+    a simulation are whole time steps, so the spacing may vary by one step; the exact times belong in a sidecar).
+
+    Example:
+        >>> import tempfile, pathlib, nibabel as nib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.nii.gz"
+        >>> write_field_series(p, np.zeros((3, 4, 4, 4)), np.eye(4), np.array([1e-6, 3e-6, 5e-6]))
+        >>> img = nib.load(str(p)); img.shape, round(float(img.header.get_zooms()[3]) * 1e6, 3)
+        ((4, 4, 4, 3), 2.0)
+    """
+    arr = np.asarray(snapshots, np.float32)
+    times = np.asarray(times_s, float)
+    if arr.ndim != 4 or times.shape != (arr.shape[0],) or np.asarray(affine).shape != (4, 4):
+        raise TfusInputError(f"write_field_series needs (T, X, Y, Z) snapshots with T times and a 4x4 affine, got "
+                             f"{arr.shape}, {times.shape} times and {np.asarray(affine).shape}")
+    step = float(np.mean(np.diff(times))) if times.size > 1 else 1.0
+    write_nifti(path, np.moveaxis(arr, 0, -1), np.asarray(affine, float), time_step_s=step,
+                time_offset_s=float(times[0]))
 
 
 def _display_axes(affine: np.ndarray, nd: int) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -166,12 +166,13 @@ def _build(root: Path, spec: StoreSpec, names: list[str], n: int, splits: dict, 
     })
     grid = spec.grid_shape
     shapes = {"hu": (len(names), *grid), "labels": (len(names), *grid), "head_affine": (len(names), 4, 4),
-              "pressure": (n, *grid), "phase": (n, *grid), "snapshots": (n, spec.n_snapshots, *grid)}
+              "pressure": (n, *grid), "phase": (n, *grid), "snapshots": (n, spec.n_snapshots, *grid),
+              "snapshot_times": (n, spec.n_snapshots)}
     for name, (dims, dtype, fill) in HEAD_ARRAYS.items():
         chunks = (1, *shapes[name][1:]) if name != "head_affine" else shapes[name]
         _array(group, name, shapes[name], chunks, dims, dtype, fill)
     for name, (dims, dtype, fill) in FIELD_ARRAYS.items():
-        if (name == "phase" and not spec.with_phase) or (name == "snapshots" and spec.n_snapshots == 0):
+        if (name == "phase" and not spec.with_phase) or (name.startswith("snapshot") and spec.n_snapshots == 0):
             continue
         _array(group, name, shapes[name], (1, *shapes[name][1:]), dims, dtype, fill)
     for name, (dims, dtype, fill) in SAMPLE_ARRAYS.items():

@@ -94,8 +94,8 @@ class SampleStore:
     """Complete samples of a store (optionally one split) as numpy arrays; picklable (re-opens in each process).
 
     ``store[i]`` returns a dict: ``index`` (sample index in the store), ``head_index``, ``hu``, ``labels``,
-    ``affine`` (of the head), ``pressure``, ``phase`` / ``snapshots`` when stored, ``apex``, ``target``, ``focus``,
-    ``peak_pressure_pa``.
+    ``affine`` (of the head), ``pressure``, ``phase`` / ``snapshots`` / ``snapshot_times`` when stored, ``apex``,
+    ``target``, ``focus``, ``peak_pressure_pa``.
     """
 
     def __init__(self, path: str | Path, split: str | None = None) -> None:
@@ -131,7 +131,7 @@ class SampleStore:
         item = {"index": s, "head_index": h, "hu": g["hu"][h], "labels": g["labels"][h],
                 "affine": g["head_affine"][h], "pressure": g["pressure"][s], "apex": g["apex"][s],
                 "target": g["target"][s], "focus": g["focus"][s], "peak_pressure_pa": float(g["peak_pressure_pa"][s])}
-        for name in ("phase", "snapshots"):
+        for name in ("phase", "snapshots", "snapshot_times"):
             if name in g:
                 item[name] = g[name][s]
         return item

@@ -40,6 +40,9 @@ FIELD_ARRAYS = {
     "pressure": (("sample", "x", "y", "z"), "float32", NAN),
     "phase": (("sample", "x", "y", "z"), "float32", NAN),
     "snapshots": (("sample", "t", "x", "y", "z"), "float32", NAN),
+    # times (s from the source start) of each sample's snapshots: the spacing depends on the run length, which
+    # depends on the medium and grid of the sample (a store written before this array existed lacks it)
+    "snapshot_times": (("sample", "t"), "float64", NAN),
 }
 SAMPLE_ARRAYS = {  # written by the client only (mark_samples); status last
     "apex": (("sample", "xyz"), "float64", NAN),
@@ -64,7 +67,8 @@ class StoreSpec:
         engines: wave engines whose samples the store may hold (keys of ``ENGINE_CODES``).
         transducer: the bowl (plain JSON: name, radius_of_curvature_mm, aperture_mm, frequency_hz, ...).
         hu_mapping: acoustic property mapping used (``tfus.pipeline.acoustics``).
-        n_snapshots: pressure snapshots per sample over the last period (0 = none stored).
+        n_snapshots: pressure snapshots per sample, over the last period of a continuous wave or the whole run of a
+            tone burst, with their times in ``snapshot_times`` (0 = none stored).
         with_phase: whether a ``phase`` array is stored.
 
     Example:

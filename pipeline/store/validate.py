@@ -38,12 +38,15 @@ def validate_store(path: str | Path) -> list[str]:
     if spec.n_snapshots:
         wanted["snapshots"] = FIELD_ARRAYS["snapshots"]
     present = set(group.array_keys())
+    if spec.n_snapshots and "snapshot_times" in present:  # optional: stores written before it existed lack it
+        wanted["snapshot_times"] = FIELD_ARRAYS["snapshot_times"]
     missing = sorted(set(wanted) - present)
     if missing:
         return [f"arrays missing: {', '.join(missing)}"]
     n = group["status"].shape[0]
     expected = {"hu": (n_heads, *grid), "labels": (n_heads, *grid), "head_affine": (n_heads, 4, 4),
-                "pressure": (n, *grid), "phase": (n, *grid), "snapshots": (n, spec.n_snapshots, *grid)}
+                "pressure": (n, *grid), "phase": (n, *grid), "snapshots": (n, spec.n_snapshots, *grid),
+                "snapshot_times": (n, spec.n_snapshots)}
     for name, (dims, _, _) in wanted.items():
         shape = expected.get(name, (n, 3) if len(dims) == 2 else (n,))
         arr = group[name]
@@ -80,7 +83,7 @@ def validate_store(path: str | Path) -> list[str]:
 
     listed = []
     for i in complete:
-        for name in [k for k in ("pressure", "phase", "snapshots") if k in wanted]:
+        for name in [k for k in ("pressure", "phase", "snapshots", "snapshot_times") if k in wanted]:
             listed += _check_field(path, group[name], name, int(i))
     _add(problems, listed)
     return problems

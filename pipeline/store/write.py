@@ -3,7 +3,8 @@
 Who writes what, so concurrent writers never touch the same chunk:
 
 * :func:`write_sample_fields` runs in workers. It takes the store *path* (it pickles), opens the store itself and
-  writes only the chunks of its own sample in ``pressure`` / ``phase`` / ``snapshots`` (one chunk per sample).
+  writes only the chunks of its own sample in ``pressure`` / ``phase`` / ``snapshots`` / ``snapshot_times`` (one
+  chunk per sample).
 * :func:`mark_samples` runs on the client only. It writes the small per-sample arrays (apex, target, focus,
   head_index, engine, peak_pressure_pa, sim_seconds) and then ``status``, so ``status == complete`` implies that
   everything else of the sample was written before.
@@ -51,7 +52,7 @@ def write_head(group: zarr.Group, index: int, hu: np.ndarray, labels: np.ndarray
 
 
 def write_sample_fields(path: str | Path, index: int, pressure: np.ndarray, phase: np.ndarray | None = None,
-                        snapshots: np.ndarray | None = None) -> None:
+                        snapshots: np.ndarray | None = None, snapshot_times: np.ndarray | None = None) -> None:
     """Write the fields of sample ``index`` (worker side; never touches ``status``).
 
     Args:
@@ -60,6 +61,7 @@ def write_sample_fields(path: str | Path, index: int, pressure: np.ndarray, phas
         pressure: amplitude (Pa) on the store grid.
         phase: phase (rad) on the store grid; stored only if the store has ``phase``.
         snapshots: (T, X, Y, Z) pressure snapshots; required shape T = the store's ``n_snapshots``.
+        snapshot_times: (T,) their times (s), from the engine's ``meta["snapshot_times_s"]``.
     """
     from tfus.pipeline.store.create import open_store
 
@@ -67,19 +69,20 @@ def write_sample_fields(path: str | Path, index: int, pressure: np.ndarray, phas
     n = group["pressure"].shape[0]
     index = _index(index, n, "sample")
     grid = tuple(group["pressure"].shape[1:])
-    arrays = {"pressure": pressure, "phase": phase, "snapshots": snapshots}
+    arrays = {"pressure": pressure, "phase": phase, "snapshots": snapshots, "snapshot_times": snapshot_times}
     for name, value in arrays.items():
         if value is None:
             continue
         if name not in group:
             raise TfusInputError(f"the store at {path} has no {name!r} array (created with "
-                                 f"{'with_phase=False' if name == 'phase' else 'n_snapshots=0'}); do not pass {name}")
+                                 f"{'with_phase=False' if name == 'phase' else 'n_snapshots=0'}); do not pass {name}"
+                                 + (" (or re-create the store with this tfus)" if name == "snapshot_times" else ""))
         value = np.asarray(value)
         expected = tuple(group[name].shape[1:])
         if value.shape != expected:
             raise TfusInputError(f"sample {index}: {name} has shape {value.shape}, the store expects {expected} "
                                  f"(grid {grid})")
-        group[name][index] = value.astype(np.float32, copy=False)
+        group[name][index] = value.astype(group[name].dtype, copy=False)
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,10 @@ from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import SPLIT_NAMES, open_store, split_samples, store_spec
 from tfus.pipeline.transducers import Pose
 from tfus.surrogates.data.augment import mirror_pose, mirror_volume
-from tfus.surrogates.data.describe import split_heads, store_transducer
+from tfus.surrogates.data.describe import fit_normalization, split_heads
 from tfus.surrogates.data.inputs import model_inputs
 from tfus.surrogates.normalization import Normalization
+from tfus.surrogates.trained import store_bowl
 
 __all__ = ["StoreFieldDataset"]
 
@@ -92,7 +93,7 @@ class StoreFieldDataset(Dataset):
         self.apex = np.asarray(group["apex"][:], float)[self.indices]
         self.target = np.asarray(group["target"][:], float)[self.indices]
         self.affines = np.asarray(group["head_affine"][:], float)
-        self.transducer = store_transducer(self.spec.transducer)
+        self.transducer = store_bowl(self.spec.transducer, self.spec.frequency_hz)  # at the simulated frequency
         self._group: zarr.Group | None = group
         self._pid = os.getpid()
 
@@ -132,14 +133,21 @@ class StoreFieldDataset(Dataset):
         if not -n <= i < n:
             raise IndexError(f"item {i} out of range ({n} samples in split {self.split!r})")
         i = int(i) % n
-        g, s, h = self.group, int(self.indices[i]), int(self.heads[i])
-        hu = np.asarray(g["hu"][h], np.float32)
-        pressure = np.asarray(g["pressure"][s], np.float32)
+        s, h = int(self.indices[i]), int(self.heads[i])
+        hu = np.asarray(self.group["hu"][h], np.float32)
         affine = self.affines[h]
         pose, flip = self.pose(i), self.mirrored(i)
         if flip:
-            hu, pressure = mirror_volume(hu), mirror_volume(pressure)
+            hu = mirror_volume(hu)
             pose = mirror_pose(pose, affine, hu.shape)
+        return self._item(s, hu, affine, pose, flip)
+
+    def _item(self, s: int, hu: np.ndarray, affine: np.ndarray, pose: Pose, flip: bool) -> dict[str, torch.Tensor]:
+        """The item of store sample ``s`` from its (mirrored when ``flip``) head and pose. Subclasses with other
+        targets override this; the split, lazy reading and augmentation stay in this class."""
+        pressure = np.asarray(self.group["pressure"][s], np.float32)
+        if flip:
+            pressure = mirror_volume(pressure)
         x = model_inputs(hu, affine, self.transducer, pose, self.normalization, self.n_points, self.free_field)
         if not np.isfinite(pressure).all():
             raise TfusInputError(f"sample {s} of {self.path} is complete but its pressure is not finite (a missing "
@@ -161,6 +169,15 @@ class StoreFieldDataset(Dataset):
         if self.return_pressure:
             item["pressure"] = torch.from_numpy(np.maximum(pressure, 0)[None])
         return item
+
+    def fit_normalization(self, base: Normalization | None = None) -> Normalization:
+        """The normalisation fitted on this split's peaks (call it on the training split)."""
+        return fit_normalization(self.path, self.split, base)
+
+    def data_entry(self) -> dict:
+        """What a checkpoint's ``data`` entry records beyond :func:`~tfus.surrogates.data.describe.data_description`
+        (nothing for amplitude maps)."""
+        return {}
 
     def describe(self) -> dict:
         """Split, heads (names) and sample count, for logs."""

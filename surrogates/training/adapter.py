@@ -1,7 +1,8 @@
-"""The one seam between the training loop and a model: how a batch goes in, how the loss is computed, how blocks are
-checkpointed. The loop assumes only that ``model(ct, points)`` returns an object with ``.field`` (the normalised map,
-``(B, 1, *S)``) and ``.log_peak`` (``(B,)`` or None); a model that needs something else registers its own adapter
-with :func:`register_adapter` under its registry name.
+"""The one seam between the training loop and a model: which dataset feeds it, how a batch goes in, how the loss and
+the validation metrics are computed, how blocks are checkpointed. The default adapter assumes that
+``model(ct, points)`` returns an object with ``.field`` (the normalised map, ``(B, 1, *S)``) and ``.log_peak``
+(``(B,)`` or None); a model that needs something else registers its own adapter with :func:`register_adapter` under
+its registry name (the time-resolved ``sep4d``: :mod:`tfus.surrogates.training.sep4d_adapter`).
 
 Gradient checkpointing: a model with a ``set_gradient_checkpointing(bool)`` method handles it itself; otherwise every
 block held in a top-level ``nn.ModuleList`` (DeepTFUS: the encoder and decoder levels) is recomputed in the backward
@@ -29,9 +30,15 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from tfus.pipeline.errors import TfusInputError
+from tfus.surrogates.data.dataset import StoreFieldDataset
 from tfus.surrogates.losses import DeepTFUSLoss, LossConfig
+from tfus.surrogates.normalization import Normalization
 
-__all__ = ["ModelAdapter", "adapter_for", "enable_gradient_checkpointing", "register_adapter"]
+__all__ = ["VAL_METRICS", "ModelAdapter", "adapter_class", "adapter_for", "enable_gradient_checkpointing",
+           "register_adapter"]
+
+#: metrics averaged over the validation split when ``val_metrics`` is on (Pa metrics need a scale head).
+VAL_METRICS = ("rel_l2_percent", "rel_l2_log_percent", "focal_error_mm", "peak_error_percent", "focal_dice")
 
 
 class ModelAdapter:
@@ -56,6 +63,32 @@ class ModelAdapter:
         return self.loss_fn(out.field.float(), batch["target"].float(), log_peak,
                             batch["log_peak"] if log_peak is not None else None, self.spacing_mm)
 
+    def metrics(self, out: Any, batch: dict[str, torch.Tensor], normalization: Normalization) -> list[dict]:
+        """Per-sample validation metrics (:data:`VAL_METRICS`, on the fields in Pa) of a batch with ``pressure``."""
+        from tfus.surrogates.metrics import batch_metrics
+
+        if "pressure" not in batch:
+            return []
+        n = int(out.field.shape[0])
+        field = out.field[:, 0].float()
+        log_peak = out.log_peak.float() if getattr(out, "log_peak", None) is not None else None
+        pred = normalization.to_pascal(field, log_peak if log_peak is not None else field.new_zeros(n),
+                                       spatial_dims=field.ndim - 1)
+        names = VAL_METRICS if log_peak is not None else ("rel_l2_log_percent", "focal_error_mm", "focal_dice")
+        return [{k: record[k] for k in names}
+                for record in batch_metrics(pred, batch["pressure"][:, 0], affine=batch["affine"],
+                                            spatial_dims=field.ndim - 1)]
+
+    @classmethod
+    def dataset(cls, store, split: str, n_points: int, normalization: Normalization, *, augment: bool = False,
+                seed: int = 0, return_pressure: bool = True, free_field: bool = False,
+                slab: int | None = None) -> StoreFieldDataset:
+        """The dataset of ``split`` that feeds this kind of model (``slab``: z-slabs, time-resolved models only)."""
+        if slab is not None:
+            raise TfusInputError("z-slab training (stage: 2d+t) needs a time-resolved model; use model sep4d")
+        return StoreFieldDataset(store, split, n_points, normalization, augment=augment, seed=seed,
+                                 return_pressure=return_pressure, free_field=free_field)
+
 
 _ADAPTERS: dict[str, type[ModelAdapter]] = {}
 
@@ -70,9 +103,16 @@ def register_adapter(name: str) -> Callable[[type[ModelAdapter]], type[ModelAdap
     return wrap
 
 
+def adapter_class(name: str) -> type[ModelAdapter]:
+    """The adapter class of model ``name`` (the default one unless a model registered its own)."""
+    import tfus.surrogates.training.sep4d_adapter  # noqa: F401  (registers the built-in time-resolved adapter)
+
+    return _ADAPTERS.get(name, ModelAdapter)
+
+
 def adapter_for(name: str, loss: LossConfig | None = None, spacing_mm: float = 1.0) -> ModelAdapter:
     """The adapter of model ``name`` (the default one unless a model registered its own)."""
-    return _ADAPTERS.get(name, ModelAdapter)(loss, spacing_mm)
+    return adapter_class(name)(loss, spacing_mm)
 
 
 def _checkpointed(forward: Callable, *args: Any, **kwargs: Any) -> Any:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.io.yaml_file import read_yaml
 from tfus.surrogates.losses import LossConfig
 
 __all__ = ["TrainConfig", "load_train_config"]
@@ -61,6 +62,13 @@ class TrainConfig(BaseModel):
         val_every: validate every this many epochs (and after the last).
         val_metrics: also compute rel. L2 / focal / peak errors in Pa during validation.
         deterministic: deterministic algorithms on CPU (bit-identical reruns; CUDA: seeded, cuDNN deterministic).
+        stage: ``full`` (train on whole samples) or ``2d+t``: "Tetris" stage 1 of a time-resolved model (``sep4d``):
+            the model's z-branch is off and every item is a z-slab of ``slab`` slices (validation stays on whole
+            samples). Stage 2 is a ``full`` run with ``init_from`` the stage-1 run.
+        slab: z slices per item in stage ``2d+t`` (1: single slices, the 2D+t case).
+        init_from: run folder or checkpoint whose weights start a new run (not a resume: optimizer and schedule
+            start fresh). Every weight must fit, except the z-branches of a 4D ``sep4d`` started from a 2D+t run:
+            they start at zero, so the network starts as the 2D+t one.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -88,6 +96,9 @@ class TrainConfig(BaseModel):
     val_every: int = Field(1, ge=1)
     val_metrics: bool = True
     deterministic: bool = True
+    stage: Literal["full", "2d+t"] = "full"
+    slab: int = Field(1, ge=1)
+    init_from: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -129,6 +140,8 @@ class TrainConfig(BaseModel):
             raise ValueError(f"val_split {self.val_split!r} is the training split; choose another or null")
         if self.min_lr > self.lr:
             raise ValueError(f"min_lr {self.min_lr:g} exceeds lr {self.lr:g}")
+        if self.stage == "2d+t" and self.model.get("z_branch") is True:
+            raise ValueError("stage 2d+t trains with the z-branch off; drop model.z_branch or use stage full")
         return self
 
     @property
@@ -153,22 +166,7 @@ class TrainConfig(BaseModel):
 
 def load_train_config(path: str | Path | None = None, **overrides: Any) -> TrainConfig:
     """Read a training YAML (``yaml.safe_load``; None: defaults) and apply ``overrides`` (None values ignored)."""
-    data: Any = None
-    if path is not None:
-        import yaml
-
-        path = Path(path)
-        if not path.is_file():
-            raise TfusInputError(f"training config {path} not found; give a YAML file")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            raise TfusInputError(f"{path}: invalid YAML{where}: {getattr(err, 'problem', None) or err}; fix the "
-                                 "syntax") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise TfusInputError(f"cannot read training config {path}: {err}") from None
+    data: Any = None if path is None else read_yaml(path, "training config")
     return TrainConfig.from_mapping(data, **overrides)
 
 

@@ -30,16 +30,12 @@ from collections.abc import Iterable
 import torch
 
 from tfus.pipeline.errors import TfusInputError
-from tfus.surrogates.metrics import batch_metrics
 from tfus.surrogates.normalization import Normalization
-from tfus.surrogates.training.adapter import ModelAdapter
+from tfus.surrogates.training.adapter import VAL_METRICS, ModelAdapter
 from tfus.surrogates.training.distributed import all_gather_objects, all_reduce_sum
 from tfus.surrogates.training.logs import EpochProgress
 
 __all__ = ["VAL_METRICS", "reduce_means", "to_device", "train_epoch", "validate"]
-
-#: metrics averaged over the validation split when ``val_metrics`` is on (Pa metrics need a scale head).
-VAL_METRICS = ("rel_l2_percent", "rel_l2_log_percent", "focal_error_mm", "peak_error_percent", "focal_dice")
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -98,7 +94,8 @@ def train_epoch(model: torch.nn.Module, loader: Iterable[dict], adapter: ModelAd
 def validate(model: torch.nn.Module, loader: Iterable[dict], adapter: ModelAdapter, normalization: Normalization, *,
              device: torch.device, autocast_dtype: torch.dtype | None = None,
              metrics: bool = True) -> tuple[dict[str, float], int]:
-    """Loss sums (and, with ``metrics``, sums of :data:`VAL_METRICS` on the fields in Pa) of this process."""
+    """Loss sums (and, with ``metrics``, sums of the adapter's metrics, :data:`VAL_METRICS` by default, on the
+    fields in Pa) of this process."""
     model.eval()
     sums: dict[str, float] = {}
     count = 0
@@ -110,15 +107,9 @@ def validate(model: torch.nn.Module, loader: Iterable[dict], adapter: ModelAdapt
         n = int(batch["ct"].shape[0])
         _add(sums, {k: float(v) for k, v in losses.items()}, n)
         count += n
-        if metrics and "pressure" in batch:
-            field = out.field[:, 0].float()
-            log_peak = out.log_peak.float() if getattr(out, "log_peak", None) is not None else None
-            pred = normalization.to_pascal(field, log_peak if log_peak is not None else field.new_zeros(n),
-                                           spatial_dims=field.ndim - 1)
-            names = VAL_METRICS if log_peak is not None else ("rel_l2_log_percent", "focal_error_mm", "focal_dice")
-            for record in batch_metrics(pred, batch["pressure"][:, 0], affine=batch["affine"],
-                                        spatial_dims=field.ndim - 1):
-                _add(sums, {f"metric:{k}": record[k] for k in names}, 1)
+        if metrics:
+            for record in adapter.metrics(out, batch, normalization):
+                _add(sums, {f"metric:{k}": v for k, v in record.items()}, 1)
     return sums, count
 
 

@@ -27,12 +27,12 @@ from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.io import atomic_write_text
 from tfus.pipeline.store import open_store, split_samples
 from tfus.pipeline.version import versions
-from tfus.surrogates.checkpoint import save_checkpoint
+from tfus.surrogates.checkpoint import load_checkpoint, save_checkpoint
 from tfus.surrogates.data.dataset import StoreFieldDataset
-from tfus.surrogates.data.describe import data_description, fit_normalization, split_heads
+from tfus.surrogates.data.describe import data_description, split_heads
 from tfus.surrogates.normalization import Normalization
 from tfus.surrogates.registry import build_model_with_config, model_names
-from tfus.surrogates.training.adapter import adapter_for, enable_gradient_checkpointing
+from tfus.surrogates.training.adapter import adapter_class, adapter_for, enable_gradient_checkpointing
 from tfus.surrogates.training.config import TrainConfig
 from tfus.surrogates.training.distributed import (
     DistContext,
@@ -124,16 +124,19 @@ def _train(store: Path, out: Path, config: TrainConfig | None, epochs: int | Non
             model, model_cfg = _build_model(cfg)
         n_points = int(cfg.n_points or model_cfg.get("n_points") or 2048)
         free_field = bool(model_cfg.get("free_field_prior", False))
-        train_ds = StoreFieldDataset(store, cfg.train_split, n_points, Normalization(), augment=cfg.augment,
-                                     seed=cfg.seed, return_pressure=False, free_field=free_field)
-        norm = Normalization(**ckpt["normalization"]) if ckpt is not None else fit_normalization(store,
-                                                                                                 cfg.train_split)
+        make_dataset = adapter_class(cfg.model_name).dataset
+        train_ds = make_dataset(store, cfg.train_split, n_points, Normalization(), augment=cfg.augment,
+                                seed=cfg.seed, return_pressure=False, free_field=free_field,
+                                slab=cfg.slab if cfg.stage == "2d+t" else None)
+        norm = Normalization(**ckpt["normalization"]) if ckpt is not None else train_ds.fit_normalization()
         train_ds.normalization = norm
         val_ds = _val_dataset(store, cfg, n_points, norm, say, free_field)
-        data = data_description(store, n_points, len(train_ds))
+        data = {**data_description(store, n_points, len(train_ds)), **train_ds.data_entry()}
         if ckpt is not None:
             check_same_data(ckpt["data"], data, str(out))
             _load_weights(model, ckpt, out)
+        elif cfg.init_from is not None:
+            _init_weights(model, cfg, say)
         barrier()  # every check passed on every process: now the run folder may change
         if ctx.is_main:
             if overwrite:
@@ -146,10 +149,36 @@ def _train(store: Path, out: Path, config: TrainConfig | None, epochs: int | Non
 
 
 def _build_model(cfg: TrainConfig):
-    model, model_cfg = build_model_with_config(cfg.model_name, cfg.model)
+    overrides = dict(cfg.model)
+    if cfg.stage == "2d+t":  # Tetris stage 1: the 2D+t network
+        if "z_branch" not in build_model_with_config(cfg.model_name, overrides)[1]:
+            raise TfusInputError(f"stage 2d+t needs a model with a z-branch (sep4d); {cfg.model_name} has none")
+        overrides["z_branch"] = False
+    model, model_cfg = build_model_with_config(cfg.model_name, overrides)
     if cfg.n_points is not None and "n_points" in model_cfg and model_cfg["n_points"] != cfg.n_points:
-        model, model_cfg = build_model_with_config(cfg.model_name, {**cfg.model, "n_points": cfg.n_points})
+        model, model_cfg = build_model_with_config(cfg.model_name, {**overrides, "n_points": cfg.n_points})
     return model, model_cfg
+
+
+def _init_weights(model: torch.nn.Module, cfg: TrainConfig, say: Callable[[str], None]) -> None:
+    """``init_from``: the weights of another run start this one (z-branches a 2D+t run lacks start at zero)."""
+    src = load_checkpoint(cfg.init_from)
+    if str(src["model"]) != cfg.model_name:
+        raise TfusInputError(f"init_from {cfg.init_from} holds a {src['model']} model, this run trains "
+                             f"{cfg.model_name}; give a run of the same model")
+    loader = getattr(model, "load_init_weights", None)
+    if callable(loader):
+        zeroed = loader(src["state_dict"])
+    else:
+        try:
+            model.load_state_dict(src["state_dict"])
+        except RuntimeError as err:
+            first = str(err).strip().splitlines()[0]
+            raise TfusInputError(f"init_from {cfg.init_from} does not fit this {cfg.model_name} config "
+                                 f"({first[:100]}); give a run of the same model config") from None
+        zeroed = []
+    say(f"weights from {cfg.init_from} (epoch {src.get('epoch', '?')})"
+        + (f"; {len(zeroed)} z-branch kernels start at zero" if zeroed else ""))
 
 
 def _load_weights(model: torch.nn.Module, ckpt: dict, out: Path) -> None:
@@ -169,8 +198,8 @@ def _val_dataset(store: Path, cfg: TrainConfig, n_points: int, norm: Normalizati
     if not split_heads(group, cfg.val_split) or split_samples(group, cfg.val_split).size == 0:
         say(f"no complete {cfg.val_split} samples in {store}: no validation, best.pt follows the training loss")
         return None
-    return StoreFieldDataset(store, cfg.val_split, n_points, norm, augment=False, seed=cfg.seed,
-                             return_pressure=cfg.val_metrics, free_field=free_field)
+    return adapter_class(cfg.model_name).dataset(store, cfg.val_split, n_points, norm, augment=False, seed=cfg.seed,
+                                                 return_pressure=cfg.val_metrics, free_field=free_field)
 
 
 def _lr_lambda(cfg: TrainConfig, total_steps: int) -> Callable[[int], float]:

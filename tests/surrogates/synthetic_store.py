@@ -4,6 +4,12 @@ Heads: 16^3 voxels at 2 mm, HU = a few Gaussian "bone" blobs (analytic, so a mir
 flipped). Samples: a bowl (R 20 mm) aimed at a random point of the grid; pressure = a Gaussian focus (4 mm) at the
 pose's geometric focus times a per-sample peak, plus a weak far field. ``mirror=True`` builds the same store mirrored
 through the grid's x-centre plane (heads, poses and fields recomputed at mirrored positions).
+
+``snapshots=T`` adds time-resolved samples (a tone-burst store, as ``tfus generate`` with
+``simulation.kwave.snapshots`` and ``burst_cycles``): ``p(t, x) = A(x) e(tau) sin(2 pi f tau)`` with ``A`` the
+amplitude map above and ``tau`` the geometric retarded time of the focused wavefront
+(:mod:`tfus.surrogates.data.wave_inputs`), sampled at ``T`` times around the burst's passage through the focus,
+jittered per sample like a real store's.
 """
 
 from __future__ import annotations
@@ -55,17 +61,41 @@ def focus_field(focus: np.ndarray, peak: float) -> np.ndarray:
     return (peak * (np.exp(-r2 / (2 * 4.0 ** 2)) + 0.05 * np.exp(-r2 / (2 * 12.0 ** 2)))).astype(np.float32)
 
 
+BURST_CYCLES = 3
+
+
+def burst_snapshots(amplitude: np.ndarray, apex: np.ndarray, focus: np.ndarray, n: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``(T, X, Y, Z)`` tone-burst snapshots with the amplitude map ``amplitude`` and their times (s)."""
+    from tfus.pipeline.transducers import BowlTransducer, Pose
+    from tfus.surrogates.data.wave_inputs import C_WATER_M_S, WaveSource, focal_path_mm, source_envelope
+
+    f, r = 5e5, TRANSDUCER["radius_of_curvature_mm"]
+    bowl = BowlTransducer("syn", r, TRANSDUCER["aperture_mm"], f, 6e4)
+    d, _ = focal_path_mm(world_coords(), bowl, Pose(apex, focus))
+    centre = r * 1e-3 / C_WATER_M_S + BURST_CYCLES / (2 * f)  # burst centre at the focus
+    times = centre + np.linspace(-0.6, 0.6, n) * BURST_CYCLES / f + rng.uniform(-0.05, 0.05) / f
+    tau = times[:, None, None, None] - (d * 1e-3 / C_WATER_M_S)[None]
+    env = source_envelope(tau, WaveSource(f, BURST_CYCLES))
+    return (amplitude[None] * env * np.sin(2 * np.pi * f * tau)).astype(np.float32), times
+
+
 def build_store(path: Path, n_heads: int = 3, per_head: int = 2, splits: dict | None = None, seed: int = 0,
                 mirror: bool = False, pending: tuple[int, ...] = (), failed: tuple[int, ...] = (),
-                record_peaks: bool = True) -> Path:
+                record_peaks: bool = True, snapshots: int = 0) -> Path:
     """A store of ``n_heads * per_head`` samples (sample ``i`` on head ``i // per_head``); default splits: head 0
-    and 1 train, 2 val, the rest test. Samples in ``pending`` stay unwritten, those in ``failed`` are marked so."""
+    and 1 train, 2 val, the rest test. Samples in ``pending`` stay unwritten, those in ``failed`` are marked so.
+    ``snapshots``: tone-burst snapshots per sample (0: none)."""
     rng = np.random.default_rng(seed)
     splits = splits if splits is not None else {"train": [0, 1], "val": [2], "test": list(range(3, n_heads))}
-    spec = StoreSpec(grid_shape=GRID, spacing_mm=SPACING, frequency_hz=5e5, transducer=TRANSDUCER, with_phase=False)
+    spec = StoreSpec(grid_shape=GRID, spacing_mm=SPACING, frequency_hz=5e5, transducer=TRANSDUCER, with_phase=False,
+                     n_snapshots=snapshots)
     n = n_heads * per_head
+    creation = {"synthetic": True}
+    if snapshots:
+        creation["simulation"] = {"kwave": {"snapshots": snapshots, "burst_cycles": BURST_CYCLES}}
     group = create_store(path, spec, head_names=[f"head{h}" for h in range(n_heads)], n_samples=n,
-                         splits={k: v for k, v in splits.items() if v}, creation_config={"synthetic": True})
+                         splits={k: v for k, v in splits.items() if v}, creation_config=creation)
     affine = grid_affine()
     r = TRANSDUCER["radius_of_curvature_mm"]
     for h in range(n_heads):
@@ -85,7 +115,11 @@ def build_store(path: Path, n_heads: int = 3, per_head: int = 2, splits: dict | 
             records.append(SampleRecord(i, i // per_head, apex, focus, focus, "kwave", np.nan, np.nan, "failed"))
             continue
         field = focus_field(focus, peak)
-        write_sample_fields(path, i, field)
+        if snapshots:
+            snaps, times = burst_snapshots(field, apex, focus, snapshots, rng)
+            write_sample_fields(path, i, field, snapshots=snaps, snapshot_times=times)
+        else:
+            write_sample_fields(path, i, field)
         records.append(SampleRecord(i, i // per_head, apex, focus, focus, "kwave",
                                     float(field.max()) if record_peaks else np.nan, 1.0))
     mark_samples(group, records)

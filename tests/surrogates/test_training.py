@@ -24,13 +24,7 @@ CONTRACT_DATA = {"store", "grid_shape", "spacing_mm", "frequency_hz", "transduce
                  "train_heads", "val_heads", "test_heads", "n_train_samples"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models: one thread is fastest, and on a loaded 2-core machine two spin-waiting threads are 5x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _cfg(**kw) -> TrainConfig:

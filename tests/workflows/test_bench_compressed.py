@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "surrogates"))
@@ -20,13 +19,7 @@ from tfus.surrogates.networks.layers import CompressedConv  # noqa: E402
 from tfus.surrogates.registry import model_from_checkpoint  # noqa: E402
 from tfus.workflows.bench.compressed import compressed_table  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

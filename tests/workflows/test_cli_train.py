@@ -24,14 +24,7 @@ from tfus.surrogates.normalization import Normalization  # noqa: E402
 from tfus.surrogates.registry import build_model, model_from_checkpoint  # noqa: E402
 from tfus.surrogates.training import TrainConfig, train  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models: one thread is fastest, and on a loaded 2-core machine two spin-waiting threads are 5x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

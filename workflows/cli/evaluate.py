@@ -16,6 +16,11 @@ _ROWS = (("rel_l2", "relative L2 (%)", "{:.2f}"), ("rel_l2_log", "relative L2 of
          ("focal_dice", "-6 dB focal Dice", "{:.3f}"), ("focal_iou", "-6 dB focal IoU", "{:.3f}"),
          ("focal_volume_error", "focal volume error (%)", "{:.1f}"), ("predict_seconds", "prediction time (s)",
                                                                        "{:.3f}"))
+#: rows of time-resolved models (sep4d), shown when the result has them
+_TIME_ROWS = (("time_rel_l2", "relative L2 over all snapshots (%)", "{:.2f}"),
+              ("peak_negative_error", "peak negative pressure error (%)", "{:.2f}"),
+              ("mi_pred", "mechanical index, predicted", "{:.3f}"),
+              ("mi_true", "mechanical index, simulated", "{:.3f}"))
 
 
 @user_errors
@@ -31,7 +36,9 @@ def evaluate(
     """Predict every complete sample of a split's heads and compare with the simulated fields.
 
     Metrics per sample and their mean / median: relative L2 (%), focal position error (mm), peak pressure error (%),
-    -6 dB focal Dice / IoU and volume error. --json prints them (keys rel_l2, focal_error_mm, peak_error, ... each
+    -6 dB focal Dice / IoU and volume error. A time-resolved (sep4d) run is compared on the peak-pressure map of the
+    stored snapshots and adds the relative L2 over all snapshots, the peak negative pressure error and the MI.
+    --json prints them (keys rel_l2, focal_error_mm, peak_error, ... each
     with mean, median, n) plus per_sample.
 
     Example:
@@ -61,7 +68,7 @@ def evaluate(
     table = Table("metric", "mean", "median", "samples",
                   title=f"{result['model']['model']} {run} on {store} ({split}: {result['n_samples']} samples, "
                         f"heads {', '.join(result['heads'])})")
-    for key, label, fmt in _ROWS:
+    for key, label, fmt in _ROWS + tuple(row for row in _TIME_ROWS if row[0] in result):
         agg = result[key]
         table.add_row(label, fmt.format(agg["mean"]), fmt.format(agg["median"]), str(agg["n"]))
     Console().print(table)

@@ -12,7 +12,7 @@ from tfus.workflows.cli._common import err_console, print_json, user_errors
 
 @user_errors
 def generate(
-    config: Annotated[str, typer.Argument(help="Dataset YAML, or a preset: demo, demo-fem, tfuscapes-like")],
+    config: Annotated[str, typer.Argument(help="Dataset YAML, or a preset: demo, demo-4d, demo-fem, tfuscapes-like")],
     store: Annotated[Path, typer.Option("--store", help="Zarr store folder to create or resume")],
     cluster: Annotated[str | None, typer.Option(help="local | slurm | pbs | tcp://HOST:PORT (default: the config's, "
                                                      "else local)")] = None,

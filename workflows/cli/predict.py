@@ -31,6 +31,10 @@ def predict(
     space), a PNG overlay and OUT with suffix .json (request, metrics, model, timings). A head at another spacing is
     resampled to the trained one and back; a grid larger than the trained one runs sliding-window inference.
 
+    A time-resolved model (sep4d) writes the peak-pressure map max_t |p| as OUT and the snapshots as a 4D NIfTI
+    OUT_snapshots.nii.gz (Pa; 4th axis time, pixdim[4] = snapshot spacing in s, toffset = first time); the JSON adds
+    the snapshot times, peak positive / negative pressure and the mechanical index.
+
     Examples:
 
       tfus predict runs/demo --head heads/mni --position 95 -16 40 --target 0 -16 40 --out field.nii.gz --json
@@ -75,7 +79,20 @@ def predict(
                              {"surrogate": predictor.name, **pred.info()})
     metrics = field_metrics(field, medium, transducer=bowl, pose=pose, labels=model.labels)
     write_field(out, pred.pressure, model.affine)
-    png_path = png if png is not None else Path(str(out).removesuffix(".gz").removesuffix(".nii") + ".png")
+    stem = str(out).removesuffix(".gz").removesuffix(".nii")
+    time_resolved = None
+    if pred.snapshots is not None:
+        from tfus.pipeline.fields.output import write_field_series
+        from tfus.surrogates.time_resolved import mechanical_index, peak_negative, peak_positive
+
+        snap_path = Path(stem + "_snapshots.nii.gz")
+        write_field_series(snap_path, pred.snapshots, model.affine, pred.snapshot_times_s)
+        pnp = float(peak_negative(pred.snapshots).max())
+        time_resolved = {"snapshots_file": str(snap_path), "n_snapshots": int(pred.snapshots.shape[0]),
+                         "times_s": [float(t) for t in pred.snapshot_times_s],
+                         "peak_positive_pa": float(peak_positive(pred.snapshots).max()), "peak_negative_pa": pnp,
+                         "mechanical_index": float(mechanical_index(pnp, bowl.frequency_hz))}
+    png_path = png if png is not None else Path(stem + ".png")
     peak = float(pred.pressure.max())
     save_field_png(png_path, field, head=model, transducer=bowl, pose=pose, focus_mm=metrics.get("focus_mm"),
                    title=f"{bowl.name}: {predictor.name} prediction, peak {peak / 1e3:.3g} kPa at "
@@ -85,10 +102,12 @@ def predict(
                           "transducer": bowl.to_dict()},
               "metrics": metrics, "surrogate": {**predictor.describe(), **pred.info(), "medium_mapping": mapping},
               "versions": versions()}
-    atomic_write_text(Path(str(out).removesuffix(".gz").removesuffix(".nii") + ".json"),
-                      json.dumps(record, indent=2, default=str) + "\n")
+    if time_resolved is not None:
+        record["time_resolved"] = time_resolved
+    atomic_write_text(Path(stem + ".json"), json.dumps(record, indent=2, default=str) + "\n")
     if as_json:
-        print_json({**metrics, "predict_seconds": pred.seconds})
+        print_json({**metrics, "predict_seconds": pred.seconds,
+                    **({"time_resolved": time_resolved} if time_resolved is not None else {})})
     else:
         err_console().print(f"[green]wrote[/] {out}; peak {metrics['peak_pressure_pa'] / 1e3:.0f} kPa at "
                             f"{[round(v, 1) for v in metrics['focus_mm']]} mm, predicted in {pred.seconds:.3f} s")

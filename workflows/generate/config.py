@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.io.yaml_file import read_yaml
 from tfus.workflows.cluster import ClusterConfig
 
 BUNDLED = "bundled:"
@@ -203,16 +204,8 @@ class GenerateConfig(BaseModel):
 
 def load_config(path: str | Path) -> GenerateConfig:
     """Read and validate a generation YAML (``yaml.safe_load``), or a preset name from ``data/datasets/``."""
-    import yaml
-
     path = resolve_config_path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise TfusInputError(f"{path}: invalid YAML{where}: {getattr(err, 'problem', None) or err}; fix the "
-                             "syntax") from None
+    data = read_yaml(path, "dataset config")
     return GenerateConfig.from_mapping(data, base_dir=path.parent)
 
 

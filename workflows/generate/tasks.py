@@ -167,9 +167,10 @@ def simulate_sample(task: SampleTask) -> SampleResult:
     metrics = field_metrics(result.field, result.medium, transducer=result.transducer, pose=pose,
                             labels=head.labels)
     snapshots = result.field.meta.get("snapshots") if task.snapshots else None
+    times = result.field.meta.get("snapshot_times_s") if task.snapshots else None
     write_sample_fields(task.store, task.index, amp,
                         phase=np.asarray(result.field.phase, np.float32) if task.with_phase else None,
-                        snapshots=snapshots)
+                        snapshots=snapshots, snapshot_times=times)
     t3 = time.perf_counter()
     return SampleResult(index=task.index, head_index=h, apex=tuple(map(float, task.apex)),
                         target=tuple(map(float, task.target)), focus=tuple(float(v) for v in metrics["focus_mm"]),

@@ -37,7 +37,9 @@ class KWaveConfig:
             is more accurate and spreads the source over more grid points.
         upsampling_rate: Integration points per grid spacing on the bowl surface (``kWaveArray``).
         snapshots: If > 0, also keep this many equally spaced pressure snapshots: over the last period for a
-            continuous wave, over the whole run for a tone burst (time-resolved output for 4D surrogates).
+            continuous wave, over the whole run for a tone burst (time-resolved output for 4D surrogates);
+            ``meta["snapshot_times_s"]`` holds their exact times (the run length, hence the spacing, depends on the
+            medium and grid, so it differs between samples of a dataset).
         burst_cycles: If > 0, drive a Hann-windowed tone burst of this many cycles instead of a continuous wave;
             the run then records the peak positive and negative pressure maps (``meta["p_max"]``, ``meta["p_min"]``)
             and the snapshots; amplitude/phase of the returned field hold the DFT at the driving frequency over the

@@ -215,5 +215,6 @@ def simulate_kwave_cpp(medium: MediumGrid, transducer: BowlTransducer, pose: Pos
     if snapshots:
         meta["snapshots"] = np.stack(snapshots)
         meta["snapshot_dt_s"] = run.dt * run.ppp / config.snapshots
+        meta["snapshot_times_s"] = np.array([(n + 1) * run.dt for n in snap_steps])  # as the native solver's
     return SteadyStateField(amplitude=amplitude, phase=phase, affine=np.asarray(medium.affine, float),
                             frequency_hz=run.frequency_hz, meta=meta)

@@ -201,6 +201,7 @@ def simulate_kwave(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, c
     if snapshots:
         meta["snapshots"] = np.stack(snapshots)
         meta["snapshot_dt_s"] = run.dt * (run.n_steps if burst else run.ppp) / config.snapshots
+        meta["snapshot_times_s"] = np.array([(n + 1) * run.dt for n in sorted(snap_steps)])  # time after step n
     if burst:
         meta["p_max"] = np.asarray(p_max.get() if hasattr(p_max, "get") else p_max)
         meta["p_min"] = np.asarray(p_min.get() if hasattr(p_min, "get") else p_min)

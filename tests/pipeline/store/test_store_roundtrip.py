@@ -130,6 +130,10 @@ def test_snapshots_array_and_no_phase(make_store, spec):
     snaps = np.stack([field(i) for i in range(3)])
     write_sample_fields(path, 1, field(9), snapshots=snaps)
     np.testing.assert_array_equal(open_store(path)["snapshots"][1], snaps)
+    times = np.array([1e-6, 2.5e-6, 4.000001e-6])  # float64: microsecond times survive exactly
+    write_sample_fields(path, 1, field(9), snapshots=snaps, snapshot_times=times)
+    assert tuple(group["snapshot_times"].metadata.dimension_names) == ("sample", "t")
+    np.testing.assert_array_equal(open_store(path)["snapshot_times"][1], times)
     with pytest.raises(TfusInputError, match="no 'phase' array"):
         write_sample_fields(path, 0, field(0), phase=field(1))
     with pytest.raises(TfusInputError, match="snapshots has shape"):

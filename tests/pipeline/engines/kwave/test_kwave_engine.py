@@ -85,6 +85,10 @@ def test_snapshots_are_recorded():
     snaps = field.meta["snapshots"]
     assert snaps.shape == (4, 24, 24, 24)
     assert np.abs(snaps).max() > 0
+    # CW: the last period, equally spaced to within one time step, times after the step
+    times, dt, period = field.meta["snapshot_times_s"], field.meta["dt_s"], 1 / SMALL.frequency_hz
+    assert times.shape == (4,) and np.all(np.diff(times) > 0)
+    assert abs(times[-1] - field.meta["steps"] * dt) < period and np.allclose(np.diff(times), period / 4, atol=dt)
 
 
 def test_tone_burst_records_snapshots_and_peak_maps():

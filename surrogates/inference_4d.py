@@ -1,0 +1,96 @@
+"""Inference of the time-resolved surrogate (``sep4d``): the :class:`~tfus.surrogates.inference.Predictor` path
+(transducer checks, resampling to the trained spacing, air padding to the trained window, crop and resample back,
+source-amplitude scaling) with the snapshots as the network's output.
+
+:meth:`Sep4dPredictor.predict_detailed` returns a :class:`~tfus.surrogates.inference.Prediction` whose ``snapshots``
+are ``(T, *head grid)`` in Pa at ``snapshot_times_s`` (default: the training split's median times, recorded in the
+checkpoint) and whose ``pressure`` is the peak-pressure map ``max_t |p|``. Heads larger than the trained window
+are refused (no sliding-window inference in 4D yet).
+
+Evaluation hooks: a store sample's reference is the peak-pressure map of its snapshots; a prediction of it uses the
+sample's own snapshot times; extra metrics are the time-resolved relative L2 and the peak-negative-pressure (hence
+MI) error.
+
+Example:
+    >>> predictor = Predictor.from_checkpoint("runs/sep4d")              # doctest: +SKIP
+    >>> pred = predictor.predict_detailed(head.hu, head.affine, bowl, pose)   # doctest: +SKIP
+    >>> pred.snapshots.shape[1:] == head.hu.shape                        # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.transducers import BowlTransducer, Pose
+from tfus.surrogates.inference import Prediction, Predictor
+
+__all__ = ["Sep4dPredictor"]
+
+
+class Sep4dPredictor(Predictor):
+    """:class:`Predictor` of a ``sep4d`` checkpoint (see the module docstring)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from tfus.surrogates.data.wave_inputs import C_WATER_M_S, WaveSource
+
+        entry = self.data.raw.get("snapshots")
+        if not isinstance(entry, Mapping) or not entry.get("times_s") or not isinstance(entry.get("source"), Mapping):
+            raise TfusInputError(f"{self.source or 'the checkpoint'}: its data entry lacks the snapshot record of a "
+                                 "time-resolved model; re-train it with this tfus")
+        try:
+            self.times = np.asarray(entry["times_s"], float)
+            self.wave_source = WaveSource(**{k: entry["source"][k] for k in ("frequency_hz", "burst_cycles",
+                                                                            "ramp_periods")})
+            self.c_water = float(entry.get("c_water_m_s", C_WATER_M_S))
+        except (KeyError, TypeError, ValueError) as err:
+            raise TfusInputError(f"the checkpoint's snapshot record is malformed ({err}); re-train it") from None
+
+    def _predict_padded(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
+                        snapshot_times: Sequence[float] | None
+                        ) -> tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]:
+        from tfus.surrogates.data.wave_inputs import snapshot_inputs, to_model_axes
+        from tfus.surrogates.time_resolved import peak_abs
+        from tfus.surrogates.training.sep4d_adapter import snapshots_pascal
+
+        if tuple(hu.shape) != tuple(self.data.grid_shape):
+            raise TfusInputError(f"head grid {list(hu.shape)} is larger than the {list(self.data.grid_shape)} voxels "
+                                 "the time-resolved model was trained on (no 4D sliding window yet); crop the head")
+        times = self.times if snapshot_times is None else np.asarray(snapshot_times, float)
+        x = snapshot_inputs(hu, affine, transducer, pose, self.normalization, times, self.wave_source,
+                            self.data.n_points, self.c_water)
+        with torch.inference_mode():
+            args = [torch.from_numpy(a).to(self.device)[None] for a in (x.ct, x.geometry, x.wave)]
+            out = self.model(*args)
+            if out.log_peak is None:
+                raise TfusInputError(f"this {self.name} model returned no log peak; it cannot give pascals")
+            snaps = to_model_axes(snapshots_pascal(out.field, out.log_peak, self.normalization)[0]).cpu().numpy()
+        return peak_abs(snaps), 1, snaps, times
+
+    def reference_field(self, item: Mapping) -> np.ndarray:
+        from tfus.surrogates.time_resolved import peak_abs
+
+        if "snapshots" not in item:
+            raise TfusInputError("the store holds no snapshots; evaluate a time-resolved model on a store generated "
+                                 "with simulation.kwave.snapshots")
+        return peak_abs(np.asarray(item["snapshots"], np.float64))
+
+    def sample_options(self, item: Mapping) -> dict:
+        if "snapshot_times" not in item:
+            raise TfusInputError("the store holds snapshots but not their times; re-generate it with this tfus")
+        return {"snapshot_times": np.asarray(item["snapshot_times"], float)}
+
+    def extra_metrics(self, pred: Prediction, item: Mapping) -> dict[str, float]:
+        from tfus.surrogates.time_resolved import mechanical_index, peak_negative, time_rel_l2_percent
+
+        true = np.asarray(item["snapshots"], np.float64)
+        pnp_pred, pnp_true = float(peak_negative(pred.snapshots).max()), float(peak_negative(true).max())
+        f = self.wave_source.frequency_hz
+        return {"time_rel_l2": time_rel_l2_percent(pred.snapshots, true),
+                "peak_negative_error": 100 * abs(pnp_pred - pnp_true) / pnp_true,
+                "mi_pred": float(mechanical_index(pnp_pred, f)), "mi_true": float(mechanical_index(pnp_true, f))}
