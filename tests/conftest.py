@@ -13,6 +13,15 @@ from tfus.pipeline.resources import built_data_dir, data_path
 
 pytest_plugins = ["inference_fixtures"]
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory):
+    """Caches tfus writes (e.g. the free-field prior's tables) go to a per-session folder, not the user's home."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TFUS_CACHE_DIR", str(tmp_path_factory.mktemp("tfus-cache")))
+    yield
+    mp.undo()
+
 CRANIUM_INV3 = Path("/usr/share/doc/invesalius-examples/examples/Cranium.inv3")
 
 

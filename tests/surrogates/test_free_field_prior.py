@@ -96,3 +96,17 @@ def test_untrained_residual_model_predicts_the_free_field_and_learns_a_correctio
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.head.parameters())
     plain = build_model("deeptfus", {"preset": "tiny", "free_field_prior": True, "prior_residual": False})
     assert not torch.equal(plain(ct, points).field, ct[:, 1:2])
+
+
+def test_table_is_cached_on_disk_and_read_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFUS_CACHE_DIR", str(tmp_path))
+    bowl = BowlTransducer("c", 20.0, 20.0, 4e5, 6e4)
+    axisymmetric_table.cache_clear()
+    table, step = axisymmetric_table(bowl, 64.0)
+    files = list(tmp_path.glob("bowl-table-*.npy"))
+    assert len(files) == 1 and np.array_equal(np.load(files[0]), table)
+    axisymmetric_table.cache_clear()
+    again, step2 = axisymmetric_table(bowl, 64.0)  # from the file
+    assert step2 == step and np.array_equal(again, table)
+    other, _ = axisymmetric_table(BowlTransducer("c", 20.0, 20.0, 4.4e5, 6e4), 64.0)  # another frequency: new file
+    assert len(list(tmp_path.glob("bowl-table-*.npy"))) == 2 and other.shape != table.shape
