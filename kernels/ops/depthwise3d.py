@@ -11,21 +11,11 @@ from __future__ import annotations
 import torch
 
 from tfus.kernels.dispatch import backend_for
-from tfus.kernels.reference._checks import check_bias, odd_kernel, require
-from tfus.kernels.reference.depthwise3d import depthwise_conv3d_reference
+from tfus.kernels.reference.depthwise3d import check_depthwise, depthwise_conv3d_reference
 
 __all__ = ["depthwise_conv3d"]
 
 _KERNEL_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
-
-
-def _check(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
-    require(x.ndim == 5, f"x must be (B, C, D, H, W), got shape {tuple(x.shape)}")
-    channels = x.shape[1]
-    require(weight.ndim == 5 and weight.shape[:2] == (channels, 1),
-            f"weight must be ({channels}, 1, kd, kh, kw), got {tuple(weight.shape)}")
-    odd_kernel("depthwise", weight.shape[2:])
-    check_bias(bias, channels)
 
 
 def depthwise_conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -35,7 +25,7 @@ def depthwise_conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     dtypes (e.g. float64 for gradcheck) take the reference even where Triton would be chosen.
     """
     if backend_for(x, weight, bias) == "triton" and x.dtype in _KERNEL_DTYPES:
-        _check(x, weight, bias)
+        check_depthwise(x, weight, bias)
         from tfus.kernels.triton_kernels.depthwise3d import depthwise_conv3d_triton
 
         return depthwise_conv3d_triton(x, weight, bias)

@@ -14,7 +14,17 @@ import torch.nn.functional as F
 
 from tfus.kernels.reference._checks import check_bias, odd_kernel, require
 
-__all__ = ["depthwise_conv3d_reference"]
+__all__ = ["check_depthwise", "depthwise_conv3d_reference"]
+
+
+def check_depthwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
+    """Shape checks of the depthwise 3D conv (shared by the reference and the Triton path)."""
+    require(x.ndim == 5, f"x must be (B, C, D, H, W), got shape {tuple(x.shape)}")
+    channels = x.shape[1]
+    require(weight.ndim == 5 and weight.shape[:2] == (channels, 1),
+            f"weight must be ({channels}, 1, kd, kh, kw), got {tuple(weight.shape)}")
+    odd_kernel("depthwise", weight.shape[2:])
+    check_bias(bias, channels)
 
 
 def depthwise_conv3d_reference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -28,11 +38,6 @@ def depthwise_conv3d_reference(x: torch.Tensor, weight: torch.Tensor, bias: torc
     Returns:
         ``(B, C, D, H, W)``, dtype of ``x``.
     """
-    require(x.ndim == 5, f"x must be (B, C, D, H, W), got shape {tuple(x.shape)}")
-    channels = x.shape[1]
-    require(weight.ndim == 5 and weight.shape[:2] == (channels, 1),
-            f"weight must be ({channels}, 1, kd, kh, kw), got {tuple(weight.shape)}")
-    odd_kernel("depthwise", weight.shape[2:])
-    check_bias(bias, channels)
+    check_depthwise(x, weight, bias)
     padding = tuple(k // 2 for k in weight.shape[2:])
-    return F.conv3d(x, weight, bias, padding=padding, groups=channels)
+    return F.conv3d(x, weight, bias, padding=padding, groups=x.shape[1])
