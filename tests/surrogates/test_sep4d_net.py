@@ -58,7 +58,8 @@ def test_rank_r_in_plane_kernels():
     ratio = conv.plane_weight().detach().var() / dense.w_plane.detach().var()
     assert 0.3 < float(ratio) < 3  # the factor init keeps the dense kernel's variance (statistically)
     assert Sep4dConv(2, 3, plane_kernel=5, conv="cp:2").plane_weight().shape == (3, 2, 5, 5)
-    for bad, needle in (("cp:2", "no fewer than the dense 9"), ("cp:x", "positive integer"),
+    assert Sep4dConv(2, 3, conv="cp:4").plane_weight().shape == (3, 2, 3, 3)  # any rank, as in the 3D layer
+    for bad, needle in (("cp:0", "positive integer"), ("cp:x", "positive integer"),
                         ("fft", "no 'fft' variant"), ("dense:2", "no argument")):
         with pytest.raises(TfusInputError, match=needle):
             Sep4dConv(2, 3, conv=bad)

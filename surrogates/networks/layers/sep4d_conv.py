@@ -14,8 +14,8 @@ layout ``(B, C, T, Z, Y, X)``; in-plane ``ky x kx`` + along-z ``kz`` + along-tim
   weights) or ``cp:R``: the in-plane kernel of every channel pair is a sum of ``R`` separable terms
   ``a_r(ky) b_r(kx)`` (Boukraichi et al.'s a-priori compressed conv, the 2D case; the z and t kernels are 1D
   already), rebuilt each call and handed to the same kernel. ``cp:1`` is 6 instead of 9 in-plane weights at 3x3;
-  a rank with ``R (ky + kx) >= ky kx`` saves nothing and is refused (at 3x3 only ``cp:1`` compresses, at 5x5
-  ``cp:1`` and ``cp:2``).
+  any rank is accepted, as in the 3D layer (``cp:R`` with ``R (ky + kx) >= ky kx`` has no fewer weights than
+  dense — at 3x3 only ``cp:1`` compresses, at 5x5 ``cp:1`` and ``cp:2`` — but stays a low-rank constraint).
 * **init**: uniform in ``+-1/sqrt(fan_in)`` with ``fan_in = Cin (ky kx + kz + kt)`` (PyTorch's conv default for
   the summed receptive field), bias likewise.
 
@@ -65,14 +65,7 @@ def parse_sep4d_conv(spec: str, plane_kernel: tuple[int, int] = (3, 3)) -> tuple
         return name, None
     if not arg.isdigit() or int(arg) < 1:
         raise TfusInputError(f"conv spec {spec!r}: the rank must be a positive integer, e.g. cp:1")
-    rank, (ky, kx) = int(arg), plane_kernel
-    useful = (ky * kx - 1) // (ky + kx)
-    if rank > useful:
-        hint = f"cp:1 to cp:{useful}" if useful > 1 else ("cp:1" if useful == 1 else "a larger plane_kernel")
-        raise TfusInputError(f"conv spec {spec!r}: rank {rank} needs {rank * (ky + kx)} weights per {ky}x{kx} in-plane "
-                             f"kernel, no fewer than the dense {ky * kx} (the z and time kernels are 1D already); use "
-                             f"{hint} or 'dense'")
-    return name, rank
+    return name, int(arg)
 
 
 class Sep4dConv(nn.Module):
