@@ -38,6 +38,16 @@ def _configs() -> list[triton.Config]:
             for v, w, s in ((64, 4, 3), (128, 4, 3), (128, 8, 3), (256, 8, 3), (128, 4, 4), (256, 8, 2))]
 
 
+@triton.jit
+def _bdhw(offs, D, H, W):
+    """(b, d, h, w) of flat voxel indices (row-major over B, D, H, W)."""
+    w_ = offs % W
+    t = offs // W
+    h_ = t % H
+    t = t // H
+    return t // D, t % D, h_, w_
+
+
 @triton.autotune(configs=_configs(), key=["CIN", "COUT", "R", "KD", "KH", "KW"])
 @triton.jit
 def _fwd_kernel(x_ptr, a_ptr, b_ptr, c_ptr, bias_ptr, out_ptr,
@@ -49,12 +59,7 @@ def _fwd_kernel(x_ptr, a_ptr, b_ptr, c_ptr, bias_ptr, out_ptr,
     offs_o = tl.program_id(1) * BLOCK_O + tl.arange(0, BLOCK_O)
     n_ok = offs_n < N
     o_ok = offs_o < COUT
-    w_ = offs_n % W
-    t = offs_n // W
-    h_ = t % H
-    t = t // H
-    d_ = t % D
-    b_ = t // D
+    b_, d_, h_, w_ = _bdhw(offs_n, D, H, W)
     x_base = b_.to(tl.int64) * sxb
     acc = tl.zeros((BLOCK_V, BLOCK_O), dtype=tl.float32)
     n_iblocks = tl.cdiv(CIN, BLOCK_I)
@@ -113,12 +118,7 @@ def _grad_w_kernel(g_ptr, x_ptr, gw_ptr, gb_ptr,
     for n0 in range(lo, hi, BLOCK_V):
         offs_n = n0 + tl.arange(0, BLOCK_V)
         n_ok = offs_n < hi
-        w_ = offs_n % W
-        t = offs_n // W
-        h_ = t % H
-        t = t // H
-        d_ = t % D
-        b_ = t // D
+        b_, d_, h_, w_ = _bdhw(offs_n, D, H, W)
         g_off = b_.to(tl.int64) * sgb + (d_ * sgd + h_ * sgh + w_ * sgw)
         gt = tl.load(g_ptr + offs_o[:, None] * sgc + g_off[None, :], mask=o_ok[:, None] & n_ok[None, :], other=0.0)
         dd = d_ + (p - KD // 2)
