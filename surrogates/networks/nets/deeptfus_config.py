@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tfus.pipeline.errors import TfusInputError
 from tfus.surrogates.networks.layers.conv_factory import parse_conv_spec
+from tfus.surrogates.networks.nets.config_mapping import config_from_mapping, level_channels
 
 __all__ = ["PRESETS", "DeepTFUSConfig"]
 
@@ -126,9 +127,7 @@ class DeepTFUSConfig(BaseModel):
     @property
     def level_channels(self) -> tuple[int, ...]:
         """Channels of levels ``0..depth``."""
-        if self.channels is not None:
-            return tuple(self.channels)
-        return tuple(min(self.width * 2 ** lv, self.max_width) for lv in range(self.depth + 1))
+        return level_channels(self.width, self.depth, self.max_width, self.channels)
 
     @property
     def input_channels(self) -> int:
@@ -155,21 +154,7 @@ class DeepTFUSConfig(BaseModel):
         Raises:
             TfusInputError: one line naming the bad key and what is allowed.
         """
-        values = {**(dict(data) if data else {}), **overrides}
-        preset = values.pop("preset", None)
-        if preset is not None:
-            if preset not in PRESETS:
-                raise TfusInputError(f"unknown model preset {preset!r}; use one of: {', '.join(PRESETS)}")
-            values = {**PRESETS[preset], **values}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as err:
-            item = err.errors()[0]
-            loc = ".".join(str(p) for p in item["loc"]) or "model"
-            if item["type"] == "extra_forbidden":
-                raise TfusInputError(f"unknown model key {loc!r}; allowed keys: "
-                                     f"{', '.join(cls.model_fields)}") from None
-            raise TfusInputError(f"model.{loc}: {item['msg'].removeprefix('Value error, ')}") from None
+        return config_from_mapping(cls, PRESETS, data, overrides, "model")
 
 
 #: Named starting points; any key can still be overridden.

@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tfus.pipeline.errors import TfusInputError
 from tfus.surrogates.networks.layers.sep4d_conv import parse_sep4d_conv
+from tfus.surrogates.networks.nets.config_mapping import config_from_mapping, level_channels
 
 __all__ = ["SEP4D_PRESETS", "Sep4dConfig"]
 
@@ -96,9 +97,7 @@ class Sep4dConfig(BaseModel):
     @property
     def level_channels(self) -> tuple[int, ...]:
         """Channels of levels ``0..depth``."""
-        if self.channels is not None:
-            return tuple(self.channels)
-        return tuple(min(self.width * 2 ** lv, self.max_width) for lv in range(self.depth + 1))
+        return level_channels(self.width, self.depth, self.max_width, self.channels)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None = None, **overrides: Any) -> Sep4dConfig:
@@ -107,22 +106,7 @@ class Sep4dConfig(BaseModel):
         Raises:
             TfusInputError: one line naming the bad key and what is allowed.
         """
-        values = {**(dict(data) if data else {}), **overrides}
-        preset = values.pop("preset", None)
-        if preset is not None:
-            if preset not in SEP4D_PRESETS:
-                raise TfusInputError(f"unknown sep4d preset {preset!r}; use one of: {', '.join(SEP4D_PRESETS)}")
-            values = {**SEP4D_PRESETS[preset], **values}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as err:
-            item = err.errors()[0]
-            loc = ".".join(str(p) for p in item["loc"])
-            if item["type"] == "extra_forbidden":
-                raise TfusInputError(f"unknown sep4d model key {loc!r}; allowed keys: "
-                                     f"{', '.join(cls.model_fields)}") from None
-            where = f"model.{loc}" if loc else "model"
-            raise TfusInputError(f"{where}: {item['msg'].removeprefix('Value error, ')}") from None
+        return config_from_mapping(cls, SEP4D_PRESETS, data, overrides, "sep4d model", "sep4d")
 
 
 #: Named starting points; any key can still be overridden.
