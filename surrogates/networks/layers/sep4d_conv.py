@@ -47,7 +47,7 @@ __all__ = ["SEP4D_CONV_KINDS", "Sep4dConv", "parse_sep4d_conv"]
 SEP4D_CONV_KINDS = ("dense", "cp")
 
 
-def parse_sep4d_conv(spec: str, plane_kernel: tuple[int, int] = (3, 3)) -> tuple[str, int | None]:
+def parse_sep4d_conv(spec: str) -> tuple[str, int | None]:
     """``"dense"`` -> ``("dense", None)``, ``"cp:R"`` -> ``("cp", R)``; anything else is a one-line error.
 
     Example:
@@ -97,7 +97,7 @@ class Sep4dConv(nn.Module):
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.plane_kernel, self.z_kernel, self.t_kernel = (ky, kx), int(z_kernel), int(t_kernel)
         self.time_padding = time_padding
-        self.kind, self.rank = parse_sep4d_conv(conv, (ky, kx))
+        self.kind, self.rank = parse_sep4d_conv(conv)
         self.conv = conv
         cin, cout = self.in_channels, self.out_channels
         fan_in = cin * (ky * kx + self.z_kernel + self.t_kernel)

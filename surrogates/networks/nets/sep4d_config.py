@@ -81,7 +81,7 @@ class Sep4dConfig(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Sep4dConfig:
         try:
-            parse_sep4d_conv(self.conv, (self.plane_kernel, self.plane_kernel))
+            parse_sep4d_conv(self.conv)
         except TfusInputError as err:
             raise ValueError(str(err)) from None
         if self.channels is not None and (len(self.channels) != self.depth + 1 or min(self.channels) < 1):
