@@ -7,6 +7,9 @@ Reported per sample and aggregated (mean, median, count):
 * ``rel_l2`` (%): ``100 ||p_hat - p|| / ||p||``; ``rel_l2_log`` (%): the same on the log-normalised maps;
 * ``focal_error_mm``: distance between the two maxima;
 * ``peak_error`` (%): ``100 |max p_hat - max p| / max p``;
+* ``focal_error_brain_mm``, ``peak_error_brain`` (%): the same two inside the head's intracranial voxels (label
+  BRAIN; NaN for a head without them), where the focus a study plans sits — the whole-field maximum can be a hot
+  spot at the scalp or skull;
 * ``focal_dice``, ``focal_iou``: overlap of the -6 dB focal regions; ``focal_volume_error`` (%);
 * ``predict_seconds``: one prediction (input preparation, network, back to Pa).
 
@@ -41,6 +44,8 @@ METRICS = {
     "rel_l2_log": ("rel_l2_log_percent", "%"),
     "focal_error_mm": ("focal_error_mm", "mm"),
     "peak_error": ("peak_error_percent", "%"),
+    "focal_error_brain_mm": ("focal_error_brain_mm", "mm"),
+    "peak_error_brain": ("peak_error_brain_percent", "%"),
     "focal_dice": ("focal_dice", ""),
     "focal_iou": ("focal_iou", ""),
     "focal_volume_error": ("focal_volume_error_percent", "%"),
@@ -54,7 +59,7 @@ EXTRA_UNITS = {"time_rel_l2": "%", "peak_negative_error": "%", "mi_pred": "", "m
 
 def extra_names(records: list[dict]) -> list[str]:
     """Metric keys of the records beyond the per-sample bookkeeping (in first-seen order)."""
-    skip = {"index", "head", "peak_pred_pa", "peak_true_pa", "windows"}
+    skip = {"index", "head", "peak_pred_pa", "peak_true_pa", "peak_brain_pred_pa", "peak_brain_true_pa", "windows"}
     return list(dict.fromkeys(k for r in records for k in r if k not in skip))
 
 
@@ -92,6 +97,7 @@ def evaluate(run: str | Path, store: str | Path, split: str = "test", device: st
         TfusInputError: unknown or empty split, no complete samples in it, an unreadable checkpoint or store, a store
             simulated with a transducer or frequency the model was not trained for.
     """
+    from tfus.pipeline.head.labels import Label
     from tfus.pipeline.store import SampleStore, open_store, split_samples, store_spec
     from tfus.pipeline.transducers import Pose
     from tfus.surrogates.inference import Predictor, resolve_device
@@ -117,13 +123,16 @@ def evaluate(run: str | Path, store: str | Path, split: str = "test", device: st
         item = samples[i]
         pred = predictor.predict_detailed(item["hu"], item["affine"], transducer, Pose(item["apex"], item["target"]),
                                           **predictor.sample_options(item))
-        metrics = sample_metrics(pred.pressure, predictor.reference_field(item), affine=item["affine"])
+        metrics = sample_metrics(pred.pressure, predictor.reference_field(item), affine=item["affine"],
+                                 mask=np.asarray(item["labels"]) == Label.BRAIN)
         metrics["predict_seconds"] = pred.seconds
         extra = predictor.extra_metrics(pred, item)
         head = names[item["head_index"]] if item["head_index"] < len(names) else str(item["head_index"])
         records.append({"index": int(item["index"]), "head": head,
                         **{key: metrics[src] for key, (src, _) in METRICS.items()}, **extra,
                         "peak_pred_pa": metrics["peak_pred_pa"], "peak_true_pa": metrics["peak_true_pa"],
+                        "peak_brain_pred_pa": metrics["peak_brain_pred_pa"],
+                        "peak_brain_true_pa": metrics["peak_brain_true_pa"],
                         "windows": pred.windows})
         if say is not None:
             say(f"sample {item['index']} ({head}): rel L2 {metrics['rel_l2_percent']:.1f} %, focal error "

@@ -13,6 +13,12 @@ metrics), single samples of shape ``(*S)``; world geometry comes from ``affine``
   maximum (``connected=False``: every voxel above the level);
 * ``focal_volume_error_percent``: ``100 |V_hat - V| / V`` of those regions (``focal_volume_mm3`` gives ``V``).
 
+With a ``mask`` (the head's intracranial voxels, label BRAIN), :func:`sample_metrics` adds the same two focal numbers
+read inside it: ``focal_error_brain_mm`` (distance between the intracranial maxima) and ``peak_error_brain_percent``
+(error of the intracranial peak). The paper's metric takes the maximum over the whole field, which on a coarse,
+low-frequency grid can be a hot spot at the scalp or skull rather than the focus a study aims at; the intracranial
+pair measures what a tFUS study plans with (where in the brain the focus lands, at what pressure).
+
 :func:`sample_metrics` computes all of them for one sample, :func:`batch_metrics` for a batch and
 :func:`aggregate` gives mean, median and count per metric over samples (NaN ignored).
 
@@ -25,6 +31,12 @@ Example:
     (2.0, 10.0, 0.0)
     >>> aggregate([m, m])["focal_error_mm"]["median"]
     2.0
+    >>> p = np.zeros((9, 9)); p[1, 1] = 2e6; p[6, 6] = 1e6      # a hot spot at the scalp, and the focus
+    >>> q = np.zeros((9, 9)); q[6, 6] = 1.1e6                   # a prediction of the focus alone
+    >>> brain = np.zeros((9, 9), bool); brain[3:, 3:] = True    # e.g. labels == Label.BRAIN
+    >>> m = sample_metrics(q, p, mask=brain)
+    >>> round(m["focal_error_mm"], 2), m["focal_error_brain_mm"], round(m["peak_error_brain_percent"], 1)
+    (7.07, 0.0, 10.0)
 """
 
 from __future__ import annotations
@@ -38,12 +50,14 @@ from scipy import ndimage
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.validation.beam_metrics import LEVEL_6DB
 
-__all__ = ["METRIC_NAMES", "aggregate", "batch_metrics", "focal_dice", "focal_error_mm", "focal_iou",
-           "focal_region", "focal_volume_error_percent", "focal_volume_mm3", "peak_error_percent",
+__all__ = ["MASKED_METRIC_NAMES", "METRIC_NAMES", "aggregate", "batch_metrics", "focal_dice", "focal_error_mm",
+           "focal_iou", "focal_region", "focal_volume_error_percent", "focal_volume_mm3", "peak_error_percent",
            "rel_l2_log_percent", "rel_l2_percent", "sample_metrics", "voxel_affine"]
 
 METRIC_NAMES = ("rel_l2_percent", "rel_l2_log_percent", "focal_error_mm", "peak_error_percent", "focal_dice",
                 "focal_iou", "focal_volume_error_percent")
+#: the metrics :func:`sample_metrics` adds when given an intracranial ``mask``
+MASKED_METRIC_NAMES = ("focal_error_brain_mm", "peak_error_brain_percent")
 
 
 def _array(x) -> np.ndarray:
@@ -84,19 +98,44 @@ def rel_l2_log_percent(pred, true) -> float:
     return rel_l2_percent(lp, lt)
 
 
-def focal_error_mm(pred, true, spacing: float | Sequence[float] = 1.0, affine=None) -> float:
-    """World distance (mm) between the maxima of ``pred`` and ``true``."""
+def _mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
+    if mask is None:
+        return None
+    m = np.asarray(mask.detach().cpu().numpy() if hasattr(mask, "detach") else mask).astype(bool)
+    if m.shape != shape:
+        raise TfusInputError(f"mask {m.shape} and fields {shape} differ in shape; pass the head's labels on the "
+                             "field's grid")
+    return m
+
+
+def _argmax(field: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    flat = field if mask is None else np.where(mask, field, -np.inf)
+    return np.array(np.unravel_index(np.argmax(flat), field.shape), float)
+
+
+def _peak(field: np.ndarray, mask: np.ndarray | None) -> float:
+    return float(field.max() if mask is None else field[mask].max())
+
+
+def focal_error_mm(pred, true, spacing: float | Sequence[float] = 1.0, affine=None, mask=None) -> float:
+    """World distance (mm) between the maxima of ``pred`` and ``true`` (within ``mask`` if given; NaN for an
+    empty mask)."""
     p, t = _pair(pred, true)
+    m = _mask(mask, p.shape)
+    if m is not None and not m.any():
+        return math.nan
     a = voxel_affine(p.ndim, spacing, affine)
-    ip = np.array(np.unravel_index(np.argmax(p), p.shape), float)
-    it = np.array(np.unravel_index(np.argmax(t), t.shape), float)
-    return float(np.linalg.norm(a[: p.ndim, : p.ndim] @ (ip - it)))
+    return float(np.linalg.norm(a[: p.ndim, : p.ndim] @ (_argmax(p, m) - _argmax(t, m))))
 
 
-def peak_error_percent(pred, true) -> float:
-    """``100 |max pred - max true| / max true``."""
+def peak_error_percent(pred, true, mask=None) -> float:
+    """``100 |max pred - max true| / max true`` (maxima within ``mask`` if given; NaN for an empty mask)."""
     p, t = _pair(pred, true)
-    return float(100 * abs(p.max() - t.max()) / t.max())
+    m = _mask(mask, p.shape)
+    if m is not None and not m.any():
+        return math.nan
+    peak = _peak(t, m)
+    return float(100 * abs(_peak(p, m) - peak) / peak) if peak > 0 else math.nan
 
 
 def focal_region(field, level: float = LEVEL_6DB, connected: bool = True) -> np.ndarray:
@@ -144,9 +183,10 @@ def focal_volume_error_percent(pred, true, level: float = LEVEL_6DB, connected: 
 
 
 def sample_metrics(pred, true, spacing: float | Sequence[float] = 1.0, affine=None, level: float = LEVEL_6DB,
-                   connected: bool = True) -> dict[str, float]:
+                   connected: bool = True, mask=None) -> dict[str, float]:
     """Every metric of :data:`METRIC_NAMES` for one sample (fields ``(*S)`` in Pa), plus the two peaks (Pa) and
-    focal volumes (mm^3)."""
+    focal volumes (mm^3); with ``mask`` (intracranial voxels, ``(*S)``) also :data:`MASKED_METRIC_NAMES` (NaN when
+    the mask is empty) and the two intracranial peaks (Pa)."""
     p, t = _pair(pred, true)
     if not (np.all(np.isfinite(p)) and np.all(np.isfinite(t))) or t.max() <= 0:
         raise TfusInputError("fields must be finite and the reference must have a positive maximum")
@@ -158,7 +198,17 @@ def sample_metrics(pred, true, spacing: float | Sequence[float] = 1.0, affine=No
             "focal_dice": 2 * inter / (n_p + n_t), "focal_iou": inter / (n_p + n_t - inter),
             "focal_volume_error_percent": 100 * abs(n_p - n_t) / n_t,
             "peak_pred_pa": float(p.max()), "peak_true_pa": float(t.max()),
-            "focal_volume_pred_mm3": n_p * voxel, "focal_volume_true_mm3": n_t * voxel}
+            "focal_volume_pred_mm3": n_p * voxel, "focal_volume_true_mm3": n_t * voxel,
+            **({} if mask is None else _masked(p, t, a, _mask(mask, p.shape)))}
+
+
+def _masked(p: np.ndarray, t: np.ndarray, a: np.ndarray, m: np.ndarray) -> dict[str, float]:
+    if not m.any():
+        return {"focal_error_brain_mm": math.nan, "peak_error_brain_percent": math.nan,
+                "peak_brain_pred_pa": math.nan, "peak_brain_true_pa": math.nan}
+    return {"focal_error_brain_mm": focal_error_mm(p, t, affine=a, mask=m),
+            "peak_error_brain_percent": peak_error_percent(p, t, mask=m),
+            "peak_brain_pred_pa": _peak(p, m), "peak_brain_true_pa": _peak(t, m)}
 
 
 def batch_metrics(pred, true, spacing: float | Sequence[float] = 1.0, affine=None, spatial_dims: int | None = None,

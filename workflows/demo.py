@@ -202,7 +202,8 @@ def _new_pose(cfg, store: Path, run_dir: Path, workdir: Path, config: DemoConfig
     predicted = predictor.predict(head.hu, head.affine, _at(bowl, frequency), pose)
     predict_seconds = time.perf_counter() - t0
     simulated = np.asarray(sim.field.amplitude, np.float32)
-    metrics = sample_metrics(predicted, simulated, affine=head.affine)  # whole field, as `tfus evaluate`
+    metrics = sample_metrics(predicted, simulated, affine=head.affine,  # as `tfus evaluate`
+                             mask=head.labels == Label.BRAIN)
     out = workdir / "fields"
     write_field(out / "new_pose_simulated.nii.gz", simulated, head.affine)
     write_field(out / "new_pose_predicted.nii.gz", predicted, head.affine)
@@ -256,7 +257,9 @@ def _report(config: DemoConfig, cfg, heads: list[dict], summary: dict, evaluatio
     lines += [""] + [f"![{h['name']}]({rel(h['png'])})" for h in heads]
     lines += ["", "## Held-out evaluation (test split)", "", "| metric | mean | median |", "|---|---|---|"]
     for key, label in (("rel_l2", "relative L2 (%)"), ("focal_error_mm", "focal position error (mm)"),
-                       ("peak_error", "peak pressure error (%)"), ("focal_dice", "-6 dB focal Dice"),
+                       ("peak_error", "peak pressure error (%)"),
+                       ("focal_error_brain_mm", "intracranial focal position error (mm)"),
+                       ("peak_error_brain", "intracranial peak pressure error (%)"), ("focal_dice", "-6 dB focal Dice"),
                        ("focal_volume_error", "focal volume error (%)")):
         if key in evaluation:
             v = evaluation[key]
@@ -266,7 +269,7 @@ def _report(config: DemoConfig, cfg, heads: list[dict], summary: dict, evaluatio
               f"Apex {np.round(new_pose['apex_mm'], 1).tolist()} mm, target "
               f"{np.round(new_pose['target_mm'], 1).tolist()} mm (world RAS). k-Wave "
               f"{new_pose['simulate_seconds']:.1f} s vs prediction {new_pose['predict_seconds']:.2f} s "
-              f"({new_pose['speedup']:.0f}x). Metrics (whole field, as the evaluation): "
+              f"({new_pose['speedup']:.0f}x). Metrics (as the evaluation): "
               + ", ".join(f"{k} {v:.2f}" for k, v in m.items()), "",
               f"![comparison]({rel(new_pose['png'])})", "",
               "Fields: `fields/new_pose_simulated.nii.gz`, `fields/new_pose_predicted.nii.gz` (Pa, head-model "

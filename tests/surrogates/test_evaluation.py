@@ -31,6 +31,8 @@ def test_perfect_predictions_give_zero_error(run_dir, store, predictor):
     assert res["heads"] == ["head1", "head2"] and res["train_heads_evaluated"] == []
     for i in (3, 5, 6):
         assert rows[i]["rel_l2"] < 1e-3 and rows[i]["focal_error_mm"] == 0.0 and rows[i]["peak_error"] < 1e-3
+        assert rows[i]["focal_error_brain_mm"] == 0.0 and rows[i]["peak_error_brain"] < 1e-3
+        assert 0 < rows[i]["peak_brain_true_pa"] <= rows[i]["peak_true_pa"]
         assert rows[i]["focal_dice"] == 1.0 and rows[i]["focal_iou"] == 1.0 and rows[i]["focal_volume_error"] == 0.0
     # the shifted field: same peak, focus exactly one voxel (2 mm) away unless it sat on the wrap-around edge
     assert rows[4]["peak_error"] < 1e-3 and rows[4]["rel_l2"] > 1.0
@@ -39,6 +41,7 @@ def test_perfect_predictions_give_zero_error(run_dir, store, predictor):
     assert res["focal_error_mm"]["mean"] == pytest.approx(rows[4]["focal_error_mm"] / 4)
     assert res["rel_l2"]["n"] == 4 and res["predict_seconds"]["mean"] > 0
     assert res["units"]["rel_l2"] == "%" and res["model"]["model"] == "deeptfus"
+    assert res["units"]["focal_error_brain_mm"] == "mm" and res["focal_error_brain_mm"]["n"] == 4
 
 
 def test_evaluating_the_training_split_is_flagged(run_dir, store, predictor):

@@ -89,3 +89,36 @@ def test_aggregate_means_medians_and_nan():
     assert agg["a"] == {"mean": 4.0, "median": 2.0, "n": 3}
     assert agg["b"] == {"mean": 3.0, "median": 3.0, "n": 2}
     assert aggregate([], names=["a"])["a"]["n"] == 0
+
+
+def test_intracranial_focus_ignores_a_hot_spot_outside_the_mask():
+    """A simulated field whose maximum is a scalp hot spot, and a prediction with the intracranial focus only: the
+    whole-field focal error is the hot spot's distance to the focus, the intracranial one is zero; the intracranial
+    peak error compares the two foci."""
+    shape, spacing = (20, 24, 16), (0.5, 1.0, 2.0)
+    focus, hot = (12, 14, 9), (2, 3, 2)
+    true = gaussian(shape, focus, peak=1e6) + gaussian(shape, hot, sigma=1.0, peak=1.5e6)
+    pred = gaussian(shape, focus, peak=0.8e6)
+    brain = np.zeros(shape, bool)
+    brain[6:, 6:, 4:] = True
+    m = sample_metrics(pred, true, spacing=spacing, mask=brain)
+    offset = np.subtract(focus, hot) * spacing
+    assert m["focal_error_mm"] == pytest.approx(float(np.linalg.norm(offset)))
+    assert m["focal_error_brain_mm"] == 0.0
+    assert m["peak_error_brain_percent"] == pytest.approx(100 * abs(0.8e6 - true[focus]) / true[focus])
+    assert m["peak_brain_true_pa"] == pytest.approx(true[focus]) and m["peak_true_pa"] == pytest.approx(true[hot])
+    # a prediction whose intracranial maximum is elsewhere in the brain: the world distance between the two
+    moved = gaussian(shape, (15, 20, 12), peak=1e6)
+    assert focal_error_mm(moved, true, spacing=spacing, mask=brain) == pytest.approx(
+        float(np.linalg.norm(np.subtract((15, 20, 12), focus) * spacing)))
+    assert peak_error_percent(moved, true, mask=torch.from_numpy(brain)) == pytest.approx(
+        100 * abs(1e6 - true[focus]) / true[focus])
+
+
+def test_intracranial_metrics_of_an_empty_or_misshaped_mask():
+    true = gaussian((10, 10, 10), (5, 5, 5))
+    m = sample_metrics(true, true, mask=np.zeros((10, 10, 10), bool))
+    assert math.isnan(m["focal_error_brain_mm"]) and math.isnan(m["peak_error_brain_percent"])
+    assert "focal_error_brain_mm" not in sample_metrics(true, true)
+    with pytest.raises(TfusInputError, match="mask"):
+        sample_metrics(true, true, mask=np.ones((10, 10), bool))

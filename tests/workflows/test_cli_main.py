@@ -88,7 +88,8 @@ def test_demo_runs_the_whole_chain_on_a_tiny_dataset(cli, tmp_path):
     result = cli("demo", "--workdir", workdir, "--dataset", config, "--epochs", 1, "--workers", 2)
     assert result.exit_code == 0, (result.exception, result.output, result.stderr)
     text = (workdir / "report.md").read_text()
-    for needle in ("## Heads", "## Held-out evaluation", "relative L2", "## A new pose", "## Timings", "training"):
+    for needle in ("## Heads", "## Held-out evaluation", "relative L2", "intracranial focal position error",
+                   "## A new pose", "## Timings", "training"):
         assert needle in text, needle
     rows = [line for line in text.splitlines() if line.startswith("| phantom")]
     assert len(rows) == 2
@@ -100,3 +101,4 @@ def test_demo_runs_the_whole_chain_on_a_tiny_dataset(cli, tmp_path):
     assert record["versions"]["tfus"] == metadata.version("tfus")
     assert record["generate"]["computed"] == 6
     assert record["new_pose"]["predict_seconds"] > 0
+    assert record["new_pose"]["metrics"]["focal_error_brain_mm"] >= 0

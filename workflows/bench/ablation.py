@@ -24,6 +24,10 @@ VARIANTS: dict[str, dict] = {
 }
 
 
+#: evaluation keys each row keeps
+ACCURACY = ("rel_l2", "focal_error_mm", "peak_error", "focal_error_brain_mm", "focal_dice")
+
+
 def run_ablation(store: str | Path, workdir: str | Path, *, base_model: dict, epochs: int, batch_size: int = 2,
                  seed: int = 0, device: str = "cpu", split: str = "test", variants: list[str] | None = None,
                  say: Callable[[str], None] = print) -> list[dict]:
@@ -51,5 +55,5 @@ def run_ablation(store: str | Path, workdir: str | Path, *, base_model: dict, ep
         train_s = time.perf_counter() - t0
         ev = evaluate(run_dir, store, split=split, device=device)
         rows.append({"variant": name, "parameters": n_params, "train_seconds": train_s,
-                     **{k: ev[k] for k in ("rel_l2", "focal_error_mm", "peak_error", "focal_dice") if k in ev}})
+                     **{k: ev[k] for k in ACCURACY if k in ev}})
     return rows

@@ -35,7 +35,7 @@ from tfus.pipeline.errors import TfusInputError
 
 __all__ = ["compressed_table", "run_compressed_bench", "saved_activation_bytes", "variant_specs"]
 
-ACCURACY = ("rel_l2", "focal_error_mm", "peak_error")
+ACCURACY = ("rel_l2", "focal_error_mm", "peak_error", "focal_error_brain_mm")
 
 
 def variant_specs(ranks: Sequence[int]) -> list[str]:
@@ -163,7 +163,7 @@ def compressed_table(res: dict):
     split = res["split"]
     model = res["base_model"].get("preset") or "demo model"
     table = Table("conv", "parameters (x dense)", "peak train MiB (x dense)", "saved act. MiB", "forward ms (x dense)",
-                  "train s", "rel L2 %", "focal err mm", "peak err %",
+                  "train s", "rel L2 %", "focal err mm", "peak err %", "intracranial focal err mm",
                   title=f"compressed conv vs dense: DeepTFUS {model}, {res['epochs']} epochs, seed {res['seed']}, "
                         f"{res['n_train']} train / {res[f'n_{split}']} {split} samples of {res['store']} "
                         f"({'/'.join(res['engines'])}, grid {res['grid']}), {res['device']}, {res['threads']} threads")
@@ -176,7 +176,8 @@ def compressed_table(res: dict):
         table.add_row(r["variant"], f"{r['parameters']:,} ({v['parameters']:.2f})",
                       f"{r['peak_train_bytes'] / mib:.0f} ({v['peak_train_bytes']:.2f})",
                       f"{r['saved_activation_bytes'] / mib:.0f}", f"{r['infer_ms']:.0f} ({v['infer_ms']:.2f})",
-                      f"{r['train_seconds']:.0f}", acc(r, "rel_l2"), acc(r, "focal_error_mm"), acc(r, "peak_error"))
+                      f"{r['train_seconds']:.0f}", acc(r, "rel_l2"), acc(r, "focal_error_mm"), acc(r, "peak_error"),
+                      acc(r, "focal_error_brain_mm"))
     note = (f"accuracy: mean / median over the {len(res['rows'][0]['per_sample_rel_l2'])} {split} samples (metrics "
             f"of `tfus evaluate`). Peak train memory: {res['memory_method']}. Saved act.: tensors autograd keeps in "
             f"one training forward pass (batch {res['batch_size']}). Forward: median of {res['repeats']}, batch 1, "

@@ -329,13 +329,14 @@ def ablation(
         print_json(rows)
         return
     table = Table("variant", "parameters", "train (s)", "rel. L2 % (mean / median)", "focal error mm",
-                  "peak error %", "focal Dice", title=f"DeepTFUS ablation, {epochs} epochs, test split of {store}")
+                  "peak error %", "intracranial focal error mm", "focal Dice",
+                  title=f"DeepTFUS ablation, {epochs} epochs, test split of {store}")
     def cell(r: dict, k: str) -> str:
         return f"{r[k]['mean']:.1f} / {r[k]['median']:.1f}" if k in r else "-"
 
     for r in rows:
         table.add_row(r["variant"], f"{r['parameters'] / 1e6:.2f} M", f"{r['train_seconds']:.0f}", cell(r, "rel_l2"),
-                      cell(r, "focal_error_mm"), cell(r, "peak_error"),
+                      cell(r, "focal_error_mm"), cell(r, "peak_error"), cell(r, "focal_error_brain_mm"),
                       f"{r['focal_dice']['mean']:.2f}" if "focal_dice" in r else "-")
     Console().print(table)
 

@@ -13,6 +13,8 @@ from tfus.workflows.cli._common import check_output_file, err_console, print_jso
 #: table rows: JSON key, label, format
 _ROWS = (("rel_l2", "relative L2 (%)", "{:.2f}"), ("rel_l2_log", "relative L2 of log maps (%)", "{:.2f}"),
          ("focal_error_mm", "focal position error (mm)", "{:.2f}"), ("peak_error", "peak pressure error (%)", "{:.2f}"),
+         ("focal_error_brain_mm", "intracranial focal position error (mm)", "{:.2f}"),
+         ("peak_error_brain", "intracranial peak pressure error (%)", "{:.2f}"),
          ("focal_dice", "-6 dB focal Dice", "{:.3f}"), ("focal_iou", "-6 dB focal IoU", "{:.3f}"),
          ("focal_volume_error", "focal volume error (%)", "{:.1f}"), ("predict_seconds", "prediction time (s)",
                                                                        "{:.3f}"))
@@ -35,11 +37,11 @@ def evaluate(
 ) -> None:
     """Predict every complete sample of a split's heads and compare with the simulated fields.
 
-    Metrics per sample and their mean / median: relative L2 (%), focal position error (mm), peak pressure error (%),
-    -6 dB focal Dice / IoU and volume error. A time-resolved (sep4d) run is compared on the peak-pressure map of the
-    stored snapshots and adds the relative L2 over all snapshots, the peak negative pressure error and the MI.
-    --json prints them (keys rel_l2, focal_error_mm, peak_error, ... each
-    with mean, median, n) plus per_sample.
+    Metrics per sample and their mean / median: relative L2 (%), focal position error (mm), peak pressure error (%)
+    (over the whole field, and inside the intracranial voxels), -6 dB focal Dice / IoU and volume error. A
+    time-resolved (sep4d) run is compared on the peak-pressure map of the stored snapshots and adds the relative
+    L2 over all snapshots, the peak negative pressure error and the MI. --json prints them (keys rel_l2,
+    focal_error_mm, peak_error, focal_error_brain_mm, ... each with mean, median, n) plus per_sample.
 
     Example:
 
