@@ -102,7 +102,9 @@ def test_loss_falls_and_validation_metrics_match_evaluate(store, tmp_path):
     out = tmp_path / "run"
     result = train(store, out, _cfg(epochs=4, loss={"alpha": 2.0}), device="cpu", progress=False)
     losses = [row["train_loss"] for row in result.history]
-    assert losses[-1] < 0.8 * losses[0], losses
+    # from silence (the zero-initialised head) the epoch loss falls every epoch; how far one net can fit is
+    # test_sep4d_overfit's question
+    assert all(b < a for a, b in zip(losses, losses[1:])), losses
     row = result.history[-1]
     assert {"val_time_rel_l2_percent", "val_focal_error_mm", "val_rel_l2_percent"} <= set(row)
     ckpt = load_checkpoint(out / "last.pt")
