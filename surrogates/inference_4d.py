@@ -4,8 +4,10 @@ source-amplitude scaling) with the snapshots as the network's output.
 
 :meth:`Sep4dPredictor.predict_detailed` returns a :class:`~tfus.surrogates.inference.Prediction` whose ``snapshots``
 are ``(T, *head grid)`` in Pa at ``snapshot_times_s`` (default: the training split's median times, recorded in the
-checkpoint) and whose ``pressure`` is the peak-pressure map ``max_t |p|``. Heads larger than the trained window
-are refused (no sliding-window inference in 4D yet).
+checkpoint) and whose ``pressure`` is the peak-pressure map ``max_t |p|``. A head larger than the trained window
+is predicted by sliding windows of that size over all input channels at once (the inputs are fields on the whole
+grid, so a window's inputs are just their cut; :func:`~tfus.surrogates.windows.sliding_window_fields`), each window
+in pascals with its own predicted peak, Gaussian-blended; the time axis is never cut.
 
 Evaluation hooks: a store sample's reference is the peak-pressure map of its snapshots; a prediction of it uses the
 sample's own snapshot times; extra metrics are the time-resolved relative L2 and the peak-negative-pressure (hence
@@ -57,20 +59,33 @@ class Sep4dPredictor(Predictor):
         from tfus.surrogates.data.wave_inputs import snapshot_inputs, to_model_axes
         from tfus.surrogates.time_resolved import peak_abs
         from tfus.surrogates.training.sep4d_adapter import snapshots_pascal
+        from tfus.surrogates.windows import sliding_window_fields
 
-        if tuple(hu.shape) != tuple(self.data.grid_shape):
-            raise TfusInputError(f"head grid {list(hu.shape)} is larger than the {list(self.data.grid_shape)} voxels "
-                                 "the time-resolved model was trained on (no 4D sliding window yet); crop the head")
         times = self.times if snapshot_times is None else np.asarray(snapshot_times, float)
         x = snapshot_inputs(hu, affine, transducer, pose, self.normalization, times, self.wave_source,
                             self.data.n_points, self.c_water)
-        with torch.inference_mode():
-            args = [torch.from_numpy(a).to(self.device)[None] for a in (x.ct, x.geometry, x.wave)]
-            out = self.model(*args)
+        n_static = x.ct.shape[0] + x.geometry.shape[0]
+        wave_shape = x.wave.shape[:2]
+
+        def window_pascal(window: torch.Tensor) -> torch.Tensor:
+            """``(B, static + wave channels x T, *roi)`` -> ``(B, T, *roi)`` snapshots in Pa (model axes)."""
+            wave = window[:, n_static:].reshape(window.shape[0], *wave_shape, *window.shape[2:])
+            out = self.model(window[:, :1], window[:, 1:n_static], wave)
             if out.log_peak is None:
                 raise TfusInputError(f"this {self.name} model returned no log peak; it cannot give pascals")
-            snaps = to_model_axes(snapshots_pascal(out.field, out.log_peak, self.normalization)[0]).cpu().numpy()
-        return peak_abs(snaps), 1, snaps, times
+            return snapshots_pascal(out.field, out.log_peak, self.normalization)
+
+        packed = np.concatenate([x.ct, x.geometry, x.wave.reshape(-1, *x.wave.shape[2:])])
+        roi = tuple(int(n) for n in reversed(self.data.grid_shape))  # store (x, y, z) -> model (z, y, x)
+        with torch.inference_mode():
+            inputs = torch.from_numpy(packed).to(self.device)[None]
+            if tuple(inputs.shape[2:]) == roi:
+                out, windows = window_pascal(inputs), 1
+            else:
+                out, windows = sliding_window_fields(inputs, roi, window_pascal, overlap=self.overlap,
+                                                     sw_batch_size=self.sw_batch_size)
+            snaps = to_model_axes(out[0].float()).cpu().numpy()
+        return peak_abs(snaps), windows, snaps, times
 
     def reference_field(self, item: Mapping) -> np.ndarray:
         from tfus.surrogates.time_resolved import peak_abs

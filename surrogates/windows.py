@@ -7,6 +7,9 @@
   the transducer points in *that window's* [-1, 1] frame (:func:`window_points`) — the frame the model's coordinate
   channels and points were trained in, so every window sees the bowl where it really is relative to it. Each window
   is turned into pascals with its own predicted peak before blending (the maps are normalised per window).
+* **Larger, local inputs** (the time-resolved model, whose inputs are fields computed on the whole grid — CT, bowl
+  raster, distance to the focus, the drive at each voxel's retarded time): :func:`sliding_window_fields` cuts every
+  channel with the same window and blends the per-window outputs (any number of channels, e.g. the snapshots).
 
 Limitation: the model was trained on windows that hold the whole beam; windows away from the focus see the bowl far
 outside and are extrapolations. Their weight near the focus is small (Gaussian blending, sigma = 1/8 of the window),
@@ -28,7 +31,7 @@ import torch
 
 from tfus.surrogates.normalization import grid_to_index, index_to_grid
 
-__all__ = ["AIR_HU", "pad_to_shape", "sliding_window_predict", "window_points"]
+__all__ = ["AIR_HU", "pad_to_shape", "sliding_window_fields", "sliding_window_predict", "window_points"]
 
 AIR_HU = -1000.0
 
@@ -93,4 +96,39 @@ def sliding_window_predict(ct: torch.Tensor, points: torch.Tensor, roi: Sequence
 
     out = sliding_window_inference(ct, roi, sw_batch_size, predictor, overlap=overlap, mode="gaussian",
                                    with_coord=True)
+    return out, count[0]
+
+
+def sliding_window_fields(inputs: torch.Tensor, roi: Sequence[int],
+                          window_fn: Callable[[torch.Tensor], torch.Tensor], overlap: float = 0.5,
+                          sw_batch_size: int = 1) -> tuple[torch.Tensor, int]:
+    """``window_fn`` over the whole of ``inputs`` (``(1, C, *S)``, every axis >= ``roi``) by MONAI sliding windows
+    with Gaussian blending.
+
+    Args:
+        inputs: every input channel on the full grid.
+        roi: the trained window.
+        window_fn: ``(B, C, *roi) -> (B, K, *roi)`` (e.g. the snapshots in Pa).
+        overlap: window overlap fraction.
+        sw_batch_size: windows per call.
+
+    Returns:
+        ``((1, K, *S), number of windows)``.
+
+    Example:
+        >>> x = torch.rand(1, 2, 12, 9, 10)
+        >>> out, n = sliding_window_fields(x, (8, 8, 8), lambda w: w[:, :1] * w[:, 1:])
+        >>> out.shape, n, bool(torch.allclose(out, x[:, :1] * x[:, 1:], atol=1e-6))
+        (torch.Size([1, 1, 12, 9, 10]), 8, True)
+    """
+    from monai.inferers import sliding_window_inference
+
+    count = [0]
+
+    def predictor(window: torch.Tensor) -> torch.Tensor:
+        count[0] += window.shape[0]
+        return window_fn(window)
+
+    out = sliding_window_inference(inputs, tuple(int(r) for r in roi), sw_batch_size, predictor, overlap=overlap,
+                                   mode="gaussian")
     return out, count[0]
