@@ -41,6 +41,32 @@ def test_evaluate_table_and_train_split_warning(cli, run_dir, store):
     assert result.exit_code == 0, (result.exception, result.stderr)
     assert "relative L2" in result.stdout and "focal position error" in result.stdout
     assert "warning" in result.stderr and "head0" in result.stderr
+    assert "intracranial focal position error" in result.stdout and "not computed" not in result.stderr
+
+
+def test_evaluate_table_without_intracranial_labels(cli, stdout_json, run_dir, store, tmp_path):
+    """A store whose heads carry no brain label (e.g. imported with threshold labels): the intracranial metrics are
+    NaN with n = 0 in JSON and left out of the table with a note, the others unchanged."""
+    import shutil
+
+    import numpy as np
+
+    from tfus.pipeline.head.labels import Label
+    from tfus.pipeline.store import open_store
+
+    copy = tmp_path / "nobrain.zarr"
+    shutil.copytree(store, copy)
+    group = open_store(copy, mode="r+")
+    labels = np.asarray(group["labels"][:])
+    labels[labels == Label.BRAIN] = Label.SCALP
+    group["labels"][:] = labels
+    res = stdout_json(cli("evaluate", run_dir, "--store", copy, "--split", "test", "--json"))
+    assert res["focal_error_brain_mm"]["n"] == 0 and res["rel_l2"]["n"] == 6
+    result = cli("evaluate", run_dir, "--store", copy, "--split", "test")
+    assert result.exit_code == 0, (result.exception, result.stderr)
+    assert "intracranial" not in result.stdout and "focal position error" in result.stdout
+    assert "not computed: intracranial focal position error" in result.stderr
+    assert "no intracranial label" in result.stderr
 
 
 def test_evaluate_bad_checkpoint(cli, user_error, store, tmp_path):

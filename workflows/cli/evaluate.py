@@ -70,7 +70,14 @@ def evaluate(
     table = Table("metric", "mean", "median", "samples",
                   title=f"{result['model']['model']} {run} on {store} ({split}: {result['n_samples']} samples, "
                         f"heads {', '.join(result['heads'])})")
+    empty = []
     for key, label, fmt in _ROWS + tuple(row for row in _TIME_ROWS if row[0] in result):
         agg = result[key]
+        if agg["n"] == 0:
+            empty.append(label)
+            continue
         table.add_row(label, fmt.format(agg["mean"]), fmt.format(agg["median"]), str(agg["n"]))
     Console().print(table)
+    if empty:
+        why = (" (the store's heads have no intracranial label)" if any("intracranial" in e for e in empty) else "")
+        console.print(f"not computed: {', '.join(empty)}{why}")
