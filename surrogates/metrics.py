@@ -117,25 +117,30 @@ def _peak(field: np.ndarray, mask: np.ndarray | None) -> float:
     return float(field.max() if mask is None else field[mask].max())
 
 
+def _focal_distance(p: np.ndarray, t: np.ndarray, a: np.ndarray, m: np.ndarray | None) -> float:
+    if m is not None and not m.any():
+        return math.nan
+    return float(np.linalg.norm(a[: p.ndim, : p.ndim] @ (_argmax(p, m) - _argmax(t, m))))
+
+
+def _peak_error(p: np.ndarray, t: np.ndarray, m: np.ndarray | None) -> float:
+    if m is not None and not m.any():
+        return math.nan
+    peak = _peak(t, m)
+    return float(100 * abs(_peak(p, m) - peak) / peak) if peak > 0 else math.nan
+
+
 def focal_error_mm(pred, true, spacing: float | Sequence[float] = 1.0, affine=None, mask=None) -> float:
     """World distance (mm) between the maxima of ``pred`` and ``true`` (within ``mask`` if given; NaN for an
     empty mask)."""
     p, t = _pair(pred, true)
-    m = _mask(mask, p.shape)
-    if m is not None and not m.any():
-        return math.nan
-    a = voxel_affine(p.ndim, spacing, affine)
-    return float(np.linalg.norm(a[: p.ndim, : p.ndim] @ (_argmax(p, m) - _argmax(t, m))))
+    return _focal_distance(p, t, voxel_affine(p.ndim, spacing, affine), _mask(mask, p.shape))
 
 
 def peak_error_percent(pred, true, mask=None) -> float:
     """``100 |max pred - max true| / max true`` (maxima within ``mask`` if given; NaN for an empty mask)."""
     p, t = _pair(pred, true)
-    m = _mask(mask, p.shape)
-    if m is not None and not m.any():
-        return math.nan
-    peak = _peak(t, m)
-    return float(100 * abs(_peak(p, m) - peak) / peak) if peak > 0 else math.nan
+    return _peak_error(p, t, _mask(mask, p.shape))
 
 
 def focal_region(field, level: float = LEVEL_6DB, connected: bool = True) -> np.ndarray:
@@ -194,7 +199,7 @@ def sample_metrics(pred, true, spacing: float | Sequence[float] = 1.0, affine=No
     inter, n_p, n_t = _overlap(p, t, level, connected)
     voxel = abs(float(np.linalg.det(a[: p.ndim, : p.ndim])))
     return {"rel_l2_percent": rel_l2_percent(p, t), "rel_l2_log_percent": rel_l2_log_percent(p, t),
-            "focal_error_mm": focal_error_mm(p, t, affine=a), "peak_error_percent": peak_error_percent(p, t),
+            "focal_error_mm": _focal_distance(p, t, a, None), "peak_error_percent": _peak_error(p, t, None),
             "focal_dice": 2 * inter / (n_p + n_t), "focal_iou": inter / (n_p + n_t - inter),
             "focal_volume_error_percent": 100 * abs(n_p - n_t) / n_t,
             "peak_pred_pa": float(p.max()), "peak_true_pa": float(t.max()),
@@ -203,12 +208,9 @@ def sample_metrics(pred, true, spacing: float | Sequence[float] = 1.0, affine=No
 
 
 def _masked(p: np.ndarray, t: np.ndarray, a: np.ndarray, m: np.ndarray) -> dict[str, float]:
-    if not m.any():
-        return {"focal_error_brain_mm": math.nan, "peak_error_brain_percent": math.nan,
-                "peak_brain_pred_pa": math.nan, "peak_brain_true_pa": math.nan}
-    return {"focal_error_brain_mm": focal_error_mm(p, t, affine=a, mask=m),
-            "peak_error_brain_percent": peak_error_percent(p, t, mask=m),
-            "peak_brain_pred_pa": _peak(p, m), "peak_brain_true_pa": _peak(t, m)}
+    return {"focal_error_brain_mm": _focal_distance(p, t, a, m), "peak_error_brain_percent": _peak_error(p, t, m),
+            "peak_brain_pred_pa": _peak(p, m) if m.any() else math.nan,
+            "peak_brain_true_pa": _peak(t, m) if m.any() else math.nan}
 
 
 def batch_metrics(pred, true, spacing: float | Sequence[float] = 1.0, affine=None, spatial_dims: int | None = None,
