@@ -1,5 +1,5 @@
-"""Where bundled data lives: presets and small head volumes shipped in ``data/`` (installed as ``tfus.data``), and
-volumes built at setup time (``data/heads/built/`` or ``$TFUS_DATA_DIR``).
+"""Where data lives: presets and small head volumes shipped in ``data/`` (installed as ``tfus.data``), volumes built at
+setup time (``built_data_dir``) and on-disk caches (``cache_dir``).
 
 Example:
     >>> from tfus.pipeline.resources import data_path
@@ -13,6 +13,8 @@ import os
 from importlib import resources
 from pathlib import Path
 
+import platformdirs
+
 
 def data_root() -> Path:
     """The bundled ``data/`` folder (the installed ``tfus.data`` package)."""
@@ -25,10 +27,32 @@ def data_path(*parts: str) -> Path:
 
 
 def built_data_dir() -> Path:
-    """Folder of volumes built at setup (real CT, pycortex T1, Colin27): ``$TFUS_DATA_DIR`` if set, else
-    ``data/heads/built`` inside the (editable) source tree."""
+    """Folder of volumes built at setup (real CT, pycortex T1, Colin27).
+
+    ``$TFUS_DATA_DIR`` if set; else ``data/heads/built`` when ``tfus.data`` is a writable source tree (an editable
+    install of a checkout); else the user's data folder (``platformdirs``, e.g. ``~/.local/share/tfus/heads``), so a
+    regular ``pip install`` into any environment finds what ``python -m tfus.data.build_heads`` built.
+    """
     env = os.environ.get("TFUS_DATA_DIR")
-    return Path(env) if env else data_path("heads", "built")
+    if env:
+        return Path(env)
+    root = data_root()
+    if is_source_tree(root):
+        return root / "heads" / "built"
+    return Path(platformdirs.user_data_dir("tfus")) / "heads"
+
+
+def cache_dir() -> Path:
+    """Folder of on-disk caches (e.g. the free-field bowl tables): ``$TFUS_CACHE_DIR`` if set, else the user's cache
+    folder (``platformdirs``, e.g. ``~/.cache/tfus``)."""
+    env = os.environ.get("TFUS_CACHE_DIR")
+    return Path(env) if env else Path(platformdirs.user_cache_dir("tfus"))
+
+
+def is_source_tree(data_folder: Path) -> bool:
+    """Whether ``data_folder`` (the ``tfus.data`` folder) sits in a writable checkout rather than an installed
+    package: its parent holds the project's ``pyproject.toml`` and the folder can be written."""
+    return (data_folder.parent / "pyproject.toml").is_file() and os.access(data_folder, os.W_OK)
 
 
 def bundled_heads() -> dict[str, Path]:

@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,6 +36,7 @@ from scipy.ndimage import map_coordinates
 
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.io.atomic import atomic_path
+from tfus.pipeline.resources import cache_dir
 from tfus.pipeline.transducers import BowlTransducer, Pose
 from tfus.pipeline.transducers.pose import orthonormal_frame
 from tfus.pipeline.validation.rayleigh import bowl_quadrature
@@ -103,9 +102,9 @@ def axisymmetric_table(transducer: BowlTransducer, extent_mm: float, sound_speed
     """The bowl's free-field amplitude (Pa) on an (axial, radial) grid: axial from ``-extent`` to ``+extent`` mm
     from the apex along the axis, radial from 0 to ``extent``, both sampled at ``step = lambda / 8``.
 
-    Tables are cached in memory and on disk (``$TFUS_CACHE_DIR``, default ``~/.cache/tfus``, one ``.npy`` per bowl
-    geometry, frequency, extent and quadrature), so ``tfus predict`` pays the sum (~1 s on 2 CPU cores for the demo
-    bowl) once per machine, not once per call.
+    Tables are cached in memory and on disk (``tfus.pipeline.resources.cache_dir``: ``$TFUS_CACHE_DIR``, default
+    ``~/.cache/tfus``; one ``.npy`` per bowl geometry, frequency, extent and quadrature), so ``tfus predict`` pays the
+    sum (~1 s on 2 CPU cores for the demo bowl) once per machine, not once per call.
 
     Returns:
         ``(table, step_mm)``, ``table[i, j]`` the amplitude at axial ``-extent + i step``, radial ``j step``.
@@ -113,7 +112,7 @@ def axisymmetric_table(transducer: BowlTransducer, extent_mm: float, sound_speed
     t = transducer
     key = (f"r{t.radius_of_curvature_mm:.6g}-a{t.aperture_diameter_mm:.6g}-f{t.frequency_hz:.9g}"
            f"-p{t.source_amplitude_pa:.9g}-e{extent_mm:.6g}-c{sound_speed:.6g}-q{points_per_wavelength:.6g}")
-    path = _cache_dir() / f"bowl-table-v1-{key}.npy"
+    path = cache_dir() / f"bowl-table-v1-{key}.npy"
     step = sound_speed / transducer.frequency_hz * 1e3 / 8
     if path.is_file():
         try:
@@ -130,10 +129,6 @@ def axisymmetric_table(transducer: BowlTransducer, extent_mm: float, sound_speed
     except OSError:
         pass  # a read-only home: the table is still cached in memory
     return table, step
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("TFUS_CACHE_DIR") or Path.home() / ".cache" / "tfus")
 
 
 def _compute_table(transducer: BowlTransducer, extent_mm: float, sound_speed: float,
