@@ -1,6 +1,7 @@
 """The beam frame: boxes aligned with the bowl axis, and moving volumes between head grids and boxes."""
 
 from tfus.pipeline.beam.frame import BeamBox, BeamFrame, beam_axes
+from tfus.pipeline.beam.head import MAX_OUTSIDE_MM, head_in_box
 from tfus.pipeline.beam.resample import (
     AIR_HU,
     box_outside_image_mm,
@@ -11,5 +12,5 @@ from tfus.pipeline.beam.resample import (
     to_sitk,
 )
 
-__all__ = ["AIR_HU", "BeamBox", "BeamFrame", "beam_axes", "box_outside_image_mm", "check_box_in_image", "from_box",
-           "resample_onto", "to_box", "to_sitk"]
+__all__ = ["AIR_HU", "MAX_OUTSIDE_MM", "BeamBox", "BeamFrame", "beam_axes", "box_outside_image_mm",
+           "check_box_in_image", "from_box", "head_in_box", "resample_onto", "to_box", "to_sitk"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tfus.pipeline.beam.frame import BeamBox, BeamFrame
 from tfus.pipeline.engines.field import MediumGrid, SteadyStateField
 from tfus.pipeline.engines.kwave.config import KWaveConfig
 from tfus.pipeline.errors import TfusInputError
@@ -23,6 +24,7 @@ from tfus.pipeline.head.model import HeadModel
 from tfus.pipeline.transducers import BowlTransducer, Pose, load_transducer
 
 ENGINES = ("kwave", "fem")
+FRAMES = ("grid", "beam")
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,14 @@ class SimulationRequest:
     coupling: str = "water"
     kwave: KWaveConfig | None = None  # k-Wave settings (default KWaveConfig(); ``device`` above wins; ``binary``
     # runs a user-supplied k-Wave C++ binary instead of the native solver)
+    frame: str = "grid"  # "grid": the head's own grid; "beam": a box aligned with the bowl axis (tfus.pipeline.beam)
+    box: BeamBox = BeamBox()  # the beam box's extents (frame "beam")
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise TfusInputError(f"unknown engine {self.engine!r}; use one of {', '.join(ENGINES)}")
+        if self.frame not in FRAMES:
+            raise TfusInputError(f"unknown frame {self.frame!r}; use one of {', '.join(FRAMES)}")
         if self.frequency_hz is not None and not self.frequency_hz > 0:
             raise TfusInputError(f"frequency must be positive, got {self.frequency_hz} Hz")
         if self.spacing_mm is not None and not 0.05 <= self.spacing_mm <= 4.0:
@@ -56,16 +62,21 @@ class SimulationRequest:
 
 @dataclass(frozen=True, eq=False)
 class SimulationResult:
+    """The field and the medium it ran in (on the head grid, the water box, or the beam box); ``head`` is the head
+    model on that grid; ``frame`` the beam frame of a ``frame="beam"`` run (None otherwise)."""
+
     field: SteadyStateField
     medium: MediumGrid
     head: HeadModel | None
     transducer: BowlTransducer
+    frame: BeamFrame | None = None
 
 
 def run_simulation(request: SimulationRequest,
                    progress: Callable[[int, int], None] | None = None) -> SimulationResult:
     """Build the medium, check the preconditions, run the engine."""
     from tfus.pipeline.engines.problem import (
+        WATER,
         check_pose_outside_head,
         head_on_grid,
         medium_from_head,
@@ -79,8 +90,23 @@ def run_simulation(request: SimulationRequest,
         bowl = replace(bowl, frequency_hz=float(request.frequency_hz))
     head = None
     crop = None
+    frame = None
+    loaded = None
     if request.head is not None:
         loaded = request.head if isinstance(request.head, HeadModel) else HeadModel.load(request.head)
+    if request.frame == "beam":
+        from tfus.pipeline.beam import BeamFrame, head_in_box
+
+        spacing = request.spacing_mm or (loaded.spacing_mm if loaded is not None else 1.0)
+        frame = BeamFrame.from_pose(request.pose, bowl, spacing, request.box)
+        if loaded is not None:
+            check_pose_outside_head(head_on_grid(loaded, request.spacing_mm), bowl, request.pose)
+            head = head_in_box(loaded, frame)
+            medium = medium_from_head(head, request.mapping, request.coupling)
+        else:
+            water = MediumGrid.homogeneous(frame.shape, spacing, *WATER, alpha_power=2.0)
+            medium = replace(water, affine=np.asarray(frame.affine, float))
+    elif loaded is not None:
         head = head_on_grid(loaded, request.spacing_mm)
         check_pose_outside_head(head, bowl, request.pose)
         padded, crop = pad_for_bowl(head, bowl, request.pose)
@@ -110,4 +136,4 @@ def run_simulation(request: SimulationRequest,
         field = SteadyStateField(field.amplitude[crop], field.phase[crop], np.asarray(head.affine, float),
                                  field.frequency_hz, meta)
         medium = medium_from_head(head, request.mapping, request.coupling)
-    return SimulationResult(field=field, medium=medium, head=head, transducer=bowl)
+    return SimulationResult(field=field, medium=medium, head=head, transducer=bowl, frame=frame)
