@@ -11,6 +11,8 @@ from tfus.pipeline.beam.resample import (
     to_box,
     to_sitk,
 )
+from tfus.pipeline.beam.water import CANONICAL_POSE, water_field, water_field_key
 
-__all__ = ["AIR_HU", "MAX_OUTSIDE_MM", "BeamBox", "BeamFrame", "beam_axes", "box_outside_image_mm",
-           "check_box_in_image", "from_box", "head_in_box", "resample_onto", "to_box", "to_sitk"]
+__all__ = ["AIR_HU", "CANONICAL_POSE", "MAX_OUTSIDE_MM", "BeamBox", "BeamFrame", "beam_axes", "box_outside_image_mm",
+           "check_box_in_image", "from_box", "head_in_box", "resample_onto", "to_box", "to_sitk", "water_field",
+           "water_field_key"]
