@@ -4,7 +4,7 @@
 * :func:`resample_isotropic` puts a volume on an isotropic grid with the same field of view and direction cosines.
 * :func:`resample_to` samples any array onto any other grid given both affines (e.g. labels back onto the input image).
 
-Interpolation uses :func:`scipy.ndimage.map_coordinates` (order 1 for intensities, order 0 for labels). A voxel is a
+Interpolation uses :func:`scipy.ndimage.affine_transform` (order 1 for intensities, order 0 for labels). A voxel is a
 cube centred on its index: samples within half a voxel of the outermost voxel centres take the edge value, samples
 further out take ``cval``.
 
@@ -144,19 +144,32 @@ def resample_to(data: np.ndarray, affine: np.ndarray, target_shape, target_affin
     work = data.astype(np.uint8) if data.dtype == bool else data
     if order > 1:
         work = ndimage.spline_filter(work, order=order, output=np.float64, mode="nearest")
-    out = np.empty(target_shape, dtype=out_dtype)
-    upper = np.asarray(data.shape, dtype=float) - 0.5
+    # affine_transform computes each sample's coordinates on the fly (no coordinate arrays), so memory is the output
+    # alone. It interpolates in float64 and casts on write, as the old astype did.
+    out = ndimage.affine_transform(work, src_from_tgt[:3, :3], offset=src_from_tgt[:3, 3], output_shape=target_shape,
+                                   output=out_dtype if order else work.dtype, order=order, mode="nearest",
+                                   prefilter=False)
+    out = out.astype(out_dtype, copy=False)
+    out[_outside(src_from_tgt, data.shape, target_shape)] = cval
+    return out
+
+
+def _outside(src_from_tgt: np.ndarray, src_shape, target_shape: tuple[int, int, int]) -> np.ndarray:
+    """Target voxels whose centre maps more than half a voxel outside a ``src_shape`` grid (with 1e-6 tolerance).
+
+    scipy's modes cannot express this rule (``constant`` stops at the outermost centres, ``grid-constant`` blends in
+    ``cval`` over the last half voxel), so it is applied as a mask, built in slabs along the first axis to bound
+    memory (one source axis at a time, one float64 slab of at most ``_SLAB_VOXELS``).
+    """
+    outside = np.zeros(target_shape, dtype=bool)
     j = np.arange(target_shape[1], dtype=float)[None, :, None]
     k = np.arange(target_shape[2], dtype=float)[None, None, :]
+    eps = 1e-6
     step = max(1, _SLAB_VOXELS // (target_shape[1] * target_shape[2]))
     for start in range(0, target_shape[0], step):
         i = np.arange(start, min(start + step, target_shape[0]), dtype=float)[:, None, None]
-        coords = np.stack([np.broadcast_to(m[0] * i + m[1] * j + m[2] * k + m[3], (i.shape[0],) + target_shape[1:])
-                           for m in src_from_tgt[:3]])
-        slab = ndimage.map_coordinates(work, coords.reshape(3, -1), order=order, mode="nearest", prefilter=False,
-                                       output=np.float64 if order else work.dtype).reshape(coords.shape[1:])
-        eps = 1e-6
-        outside = np.any((coords < -0.5 - eps) | (coords > upper[:, None, None, None] + eps), axis=0)
-        slab[outside] = cval
-        out[start:start + i.shape[0]] = slab.astype(out_dtype, copy=False)
-    return out
+        slab = outside[start:start + i.shape[0]]
+        for m, n in zip(src_from_tgt[:3], src_shape, strict=True):
+            c = m[0] * i + m[1] * j + m[2] * k + m[3]
+            slab |= (c < -0.5 - eps) | (c > n - 0.5 + eps)
+    return outside

@@ -1,9 +1,10 @@
 """A lock file that keeps two writers (generation runs, imports, overwrites) off one store.
 
-``with StoreLock(path):`` creates ``path/.tfus.lock`` with ``O_CREAT | O_EXCL`` (atomic on local and NFSv3+ file
-systems) holding the host, pid and time. A lock held by a live process, or by any process on another host (whose pid
-cannot be checked from here), is refused with a one-line error; a lock left by a process that is dead on this host is
-taken over. Readers never need the lock.
+``with StoreLock(path):`` takes an OS lock (``filelock``, ``flock`` underneath, also over NFS) on
+``path/.tfus.lock`` and writes the host, pid and time into it. The OS drops the lock when its process dies, so a lock
+file left by a killed writer on this host is simply taken over. A lock held by a live process is refused with a
+one-line error naming it; a record left by a process on another host is refused too (whether it is gone cannot be
+checked from here). Readers never need the lock.
 
 Example:
     >>> import tempfile
@@ -21,21 +22,10 @@ import socket
 import time
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store.schema import LOCK_NAME
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (a process we may not signal still counts as alive)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class StoreLock:
@@ -44,7 +34,7 @@ class StoreLock:
     def __init__(self, path: str | Path) -> None:
         self.store = Path(path)
         self.path = self.store / LOCK_NAME
-        self._token: str | None = None
+        self._lock: FileLock | None = None
 
     def __enter__(self) -> StoreLock:
         self.acquire()
@@ -57,75 +47,59 @@ class StoreLock:
         """Take the lock or raise TfusInputError naming the holder."""
         if not self.store.is_dir():
             raise TfusInputError(f"cannot lock {self.store}: no such store folder")
-        token = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()})
-        for _ in range(50):  # retries after removing a stale lock
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = self._holder()
-                if not self._stale(holder):
-                    raise TfusInputError(
-                        f"store {self.store} is in use by pid {holder.get('pid', '?')} on {holder.get('host', '?')} "
-                        f"(since {_when(holder)}); wait for it or remove the stale lock {self.path} if that process "
-                        "is gone") from None
-                self._remove_stale(holder)
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(token)
-                f.flush()
-                os.fsync(f.fileno())
-            self._token = token
-            return
-        raise TfusInputError(f"store {self.store} is being locked by another process; try again")
+        # thread_local=False: one hold per StoreLock; a second StoreLock (even in this process) opens its own
+        # descriptor and is refused by flock.
+        lock = FileLock(self.path, blocking=False, thread_local=False, on_acquired=self._claim)
+        try:
+            lock.acquire()
+        except Timeout:
+            holder = self._holder()
+            raise TfusInputError(
+                f"store {self.store} is in use by pid {holder.get('pid', '?')} on {holder.get('host', '?')} "
+                f"(since {_when(holder)}); wait for it or remove the stale lock {self.path} if that process "
+                "is gone") from None
+        self._lock = lock
 
     def release(self) -> None:
-        """Remove the lock file if it is still ours."""
-        if self._token is None:
+        """Remove the lock file (while still holding it, so a waiter never takes an unlinked file) and unlock."""
+        if self._lock is None:
             return
         try:
-            if self.path.read_text(encoding="utf-8") == self._token:
-                self.path.unlink()
-        except FileNotFoundError:
-            pass
-        self._token = None
-
-    def _remove_stale(self, holder: dict) -> None:
-        """Remove the stale lock of ``holder`` under a short-lived guard file, so two processes taking over at once
-        cannot delete each other's fresh lock."""
-        guard = self.path.with_name(LOCK_NAME + ".takeover")
-        try:
-            fd = os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                if time.time() - guard.stat().st_mtime > 10.0:  # a taker that died mid-takeover
-                    guard.unlink()
-            except FileNotFoundError:
-                pass
-            time.sleep(0.05)
-            return
-        try:
-            os.close(fd)
-            if self._holder() == holder:
-                self.path.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
         finally:
-            guard.unlink(missing_ok=True)
+            self._lock.release()
+            self._lock = None
+
+    def _claim(self, fd: int) -> None:
+        """Called by filelock with the locked descriptor: refuse a record left on another host, else write ours.
+
+        A record left by a process on this host is stale by now: had that process been alive, it would still hold
+        the OS lock and we would not be here.
+        """
+        old = _parse(os.pread(fd, 1 << 16, 0))
+        if old and old.get("host") != socket.gethostname():
+            raise TfusInputError(
+                f"store {self.store} is in use by pid {old.get('pid', '?')} on {old.get('host', '?')} "
+                f"(since {_when(old)}); wait for it or remove the stale lock {self.path} if that process is gone")
+        token = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}).encode()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, token, 0)
+        os.fsync(fd)
 
     def _holder(self) -> dict:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}  # being written right now, or garbled: treat as held
+            return _parse(self.path.read_bytes())
+        except OSError:
+            return {}
 
-    @staticmethod
-    def _stale(holder: dict) -> bool:
-        if holder.get("host") != socket.gethostname():
-            return False
-        try:
-            pid = int(holder.get("pid"))
-        except (TypeError, ValueError):
-            return False
-        return not pid_alive(pid)
+
+def _parse(data: bytes) -> dict:
+    """The holder record in a lock file's bytes; {} while it is being written, empty or garbled."""
+    try:
+        record = json.loads(data.decode("utf-8"))
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def _when(holder: dict) -> str:

@@ -32,6 +32,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,70 @@ def import_tfuscapes(directory: str | Path, store: str | Path, spacing_mm: float
     """
     t0 = time.perf_counter()
     store, directory = Path(store), Path(directory)
+    _check_arguments(store, spacing_mm, labels, overwrite)
+    plan = _plan(directory, splits, spacing_mm)
+    transducer = _fitted_transducer(plan.fits, frequency_hz)
+    spec = StoreSpec(grid_shape=plan.grid, spacing_mm=spacing_mm, frequency_hz=frequency_hz, engines=("kwave",),
+                     transducer=transducer, hu_mapping="tfuscapes", n_snapshots=0, with_phase=False)
+    config = {"source": "tfuscapes", "directory": str(directory.resolve()), "spacing_mm": float(spacing_mm),
+              "frequency_hz": float(frequency_hz), "labels": labels,
+              "split_files": [str(Path(p).resolve()) for p in plan.split_paths],
+              "affine": "voxel index -> RAS mm, axes 0/1/2 = R/A/S, grid centre at the origin",
+              "samples": [f.sample for f in plan.files]}
+
+    tmp = store.parent / f".{store.name}.import-{uuid.uuid4().hex[:8]}"
+    try:
+        group = create_store(tmp, spec, head_names=plan.head_names, n_samples=len(plan.files),
+                             splits=plan.head_splits, creation_config=config)
+        methods = _write_heads_and_samples(group, tmp, plan, spacing_mm, labels, progress)
+        group.attrs["import_report"] = _import_report(plan, methods)
+        n_complete = int(complete_indices(group).size)
+        finalize_store(tmp)
+        replace_dir(tmp, store, overwrite=overwrite)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    return {
+        "store": str(store),
+        "n_samples": len(plan.files),
+        "n_complete": n_complete,
+        "n_failed": len(plan.files) - n_complete,
+        "heads": len(plan.head_names),
+        "subjects": len(set(plan.head_subject)),
+        "grid_shape": list(plan.grid),
+        "spacing_mm": float(spacing_mm),
+        "transducer": transducer,
+        "splits": {n: len(v) for n, v in plan.head_splits.items()},
+        "split_source": [str(p) for p in plan.split_paths] or "none: every head in train",
+        "split_entries_not_found": plan.unmatched,
+        "label_methods": {m: sum(1 for v in methods.values() if v == m) for m in ("segment_ct", "threshold")},
+        "size_bytes": folder_size(store),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the import writes, decided before anything is written: the files and their bowl fits, the heads (one per
+    distinct CT of a subject) and their splits, the grid and its affine."""
+
+    files: list
+    fits: list
+    grid: tuple[int, int, int]
+    affine: np.ndarray
+    head_of: dict[tuple, int]  # (subject, ct signature) -> head index
+    head_names: list[str]
+    head_subject: list[str]
+    head_splits: dict[str, list[int]]
+    subject_splits: dict[str, list[str]]
+    has_split_entries: bool
+    unmatched: int
+    split_paths: list[Path]
+
+
+def _check_arguments(store: Path, spacing_mm: float, labels: str, overwrite: bool) -> None:
+    """One-line errors for bad arguments; refuse a target held by another writer now, before the work."""
     if not np.isfinite(spacing_mm) or spacing_mm <= 0:
         raise TfusInputError(f"--spacing must be a positive number of mm, got {spacing_mm}")
     if labels not in LABEL_METHODS:
@@ -110,6 +175,9 @@ def import_tfuscapes(directory: str | Path, store: str | Path, spacing_mm: float
         with StoreLock(store):  # refuse now, before the work, if a writer holds the old store
             pass
 
+
+def _plan(directory: Path, splits: list[Path] | None, spacing_mm: float) -> _Plan:
+    """Scan ``directory``, read the split files, fit every bowl and group the samples into heads."""
     files = scan_tfuscapes(directory)
     split_paths = list(splits or [])
     if not split_paths and (directory / "splits").is_dir():
@@ -120,6 +188,18 @@ def import_tfuscapes(directory: str | Path, store: str | Path, spacing_mm: float
     grid = files[0].grid_shape
     affine = grid_affine(grid, spacing_mm)
     fits = [fit_bowl(f.tr_coords @ affine[:3, :3].T + affine[:3, 3]) for f in files]
+    head_of, head_names, head_subject = _group_heads(files)
+    if entries:
+        head_splits = {n: [h for h, s in enumerate(head_subject) if s in subject_splits[n]] for n in SPLIT_NAMES}
+    else:
+        head_splits = {"train": list(range(len(head_names))), "val": [], "test": []}
+    return _Plan(files, fits, grid, affine, head_of, head_names, head_subject, head_splits, subject_splits,
+                 bool(entries), unmatched, split_paths)
+
+
+def _group_heads(files) -> tuple[dict[tuple, int], list[str], list[str]]:
+    """One head per distinct CT of a subject: (subject, signature) -> index, names (``SUBJECT`` or ``SUBJECT#k``)
+    and the subject of each head."""
     heads: dict[tuple, int] = {}
     head_names: list[str] = []
     head_subject: list[str] = []
@@ -133,14 +213,14 @@ def import_tfuscapes(directory: str | Path, store: str | Path, spacing_mm: float
     for i, subject in enumerate(head_subject):  # rename the first CT of a subject that turned out to have several
         if head_names[i] == subject and head_subject.count(subject) > 1:
             head_names[i] = f"{subject}#0"
-    if entries:
-        head_splits = {n: [h for h, s in enumerate(head_subject) if s in subject_splits[n]] for n in SPLIT_NAMES}
-    else:
-        head_splits = {"train": list(range(len(head_names))), "val": [], "test": []}
+    return heads, head_names, head_subject
 
+
+def _fitted_transducer(fits: list, frequency_hz: float) -> dict:
+    """The store's ``transducer`` record from per-sample bowl fits: median radius and aperture, and their ranges."""
     radii = np.array([f.radius_of_curvature_mm for f in fits])
     apertures = np.array([f.aperture_mm for f in fits])
-    transducer = {
+    return {
         "name": "tfuscapes-fitted",
         "radius_of_curvature_mm": round(float(np.median(radii)), 4),
         "aperture_mm": round(float(np.median(apertures)), 4),
@@ -151,69 +231,54 @@ def import_tfuscapes(directory: str | Path, store: str | Path, spacing_mm: float
         "aperture_mm_range": [round(float(apertures.min()), 4), round(float(apertures.max()), 4)],
         "fit_rms_residual_mm_max": round(float(max(f.rms_residual_mm for f in fits)), 4),
     }
-    spec = StoreSpec(grid_shape=grid, spacing_mm=spacing_mm, frequency_hz=frequency_hz, engines=("kwave",),
-                     transducer=transducer, hu_mapping="tfuscapes", n_snapshots=0, with_phase=False)
-    config = {"source": "tfuscapes", "directory": str(directory.resolve()), "spacing_mm": float(spacing_mm),
-              "frequency_hz": float(frequency_hz), "labels": labels,
-              "split_files": [str(Path(p).resolve()) for p in split_paths],
-              "affine": "voxel index -> RAS mm, axes 0/1/2 = R/A/S, grid centre at the origin",
-              "samples": [f.sample for f in files]}
 
-    tmp = store.parent / f".{store.name}.import-{uuid.uuid4().hex[:8]}"
-    try:
-        group = create_store(tmp, spec, head_names=head_names, n_samples=len(files), splits=head_splits,
-                             creation_config=config)
-        methods, records = {}, []
-        for i, (f, fit) in enumerate(zip(files, fits)):
-            h = heads[(f.subject, f.ct_signature)]
-            with np.load(f.path, allow_pickle=False) as data:
-                if head_names[h] not in methods:
-                    hu = np.asarray(data["ct"], dtype=np.float32)
-                    if not np.isfinite(hu).all():
-                        raise TfusInputError(f"{f.path}: ct has non-finite values; fix or remove the file")
-                    lab, methods[head_names[h]] = head_labels(hu, spacing_mm, labels)
-                    write_head(group, h, hu, lab, affine)
-                    del hu, lab
-                pmap = np.asarray(data["pmap"], dtype=np.float32)
-            ok = bool(np.isfinite(pmap).all() and pmap.max() > 0)
-            peak_ijk = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(pmap), pmap, -np.inf))), grid)
-            focus = affine[:3, :3] @ np.asarray(peak_ijk, float) + affine[:3, 3]
-            write_sample_fields(tmp, i, pmap)
-            records.append(SampleRecord(index=i, head_index=h, apex=tuple(fit.apex), target=tuple(fit.centre),
-                                        focus=tuple(focus), engine="kwave",
-                                        peak_pressure_pa=float(np.nanmax(pmap)) if ok else float("nan"),
-                                        sim_seconds=float("nan"), status="complete" if ok else "failed"))
-            del pmap
-            if progress is not None:
-                progress(i + 1, len(files))
-        mark_samples(group, records)
-        in_split = {s for members in subject_splits.values() for s in members}
-        report = {"label_methods": methods, "split_entries_not_found": unmatched,
-                  "subjects_in_no_split": sorted(set(head_subject) - in_split) if entries else [],
-                  "fit_per_sample": {k: [round(float(getattr(f, k)), 4) for f in fits]
-                                     for k in ("radius_of_curvature_mm", "aperture_mm", "rms_residual_mm")}}
-        group.attrs["import_report"] = report
-        n_complete = int(complete_indices(group).size)
-        finalize_store(tmp)
-        replace_dir(tmp, store, overwrite=overwrite)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
-    return {
-        "store": str(store),
-        "n_samples": len(files),
-        "n_complete": n_complete,
-        "n_failed": len(files) - n_complete,
-        "heads": len(head_names),
-        "subjects": len(set(head_subject)),
-        "grid_shape": list(grid),
-        "spacing_mm": float(spacing_mm),
-        "transducer": transducer,
-        "splits": {n: len(v) for n, v in head_splits.items()},
-        "split_source": [str(p) for p in split_paths] or "none: every head in train",
-        "split_entries_not_found": unmatched,
-        "label_methods": {m: sum(1 for v in methods.values() if v == m) for m in ("segment_ct", "threshold")},
-        "size_bytes": folder_size(store),
-        "seconds": round(time.perf_counter() - t0, 2),
-    }
+def _write_heads_and_samples(group, tmp: Path, plan: _Plan, spacing_mm: float, labels: str,
+                             progress: Callable[[int, int], None] | None) -> dict[str, str]:
+    """Write each head (at its first sample) and every sample's field and record; returns the label method per
+    head."""
+    methods: dict[str, str] = {}
+    records = []
+    for i, (f, fit) in enumerate(zip(plan.files, plan.fits, strict=True)):
+        h = plan.head_of[(f.subject, f.ct_signature)]
+        with np.load(f.path, allow_pickle=False) as data:
+            if plan.head_names[h] not in methods:
+                methods[plan.head_names[h]] = _write_head_of(group, h, f.path, data, plan.affine, spacing_mm, labels)
+            pmap = np.asarray(data["pmap"], dtype=np.float32)
+        write_sample_fields(tmp, i, pmap)
+        records.append(_sample_record(i, h, fit, pmap, plan))
+        del pmap
+        if progress is not None:
+            progress(i + 1, len(plan.files))
+    mark_samples(group, records)
+    return methods
+
+
+def _write_head_of(group, h: int, path: Path, data, affine: np.ndarray, spacing_mm: float, labels: str) -> str:
+    """Write head ``h`` from a sample's ``ct``; returns the label method used."""
+    hu = np.asarray(data["ct"], dtype=np.float32)
+    if not np.isfinite(hu).all():
+        raise TfusInputError(f"{path}: ct has non-finite values; fix or remove the file")
+    lab, method = head_labels(hu, spacing_mm, labels)
+    write_head(group, h, hu, lab, affine)
+    return method
+
+
+def _sample_record(i: int, h: int, fit, pmap: np.ndarray, plan: _Plan) -> SampleRecord:
+    """The record of sample ``i``: pose from the bowl fit, focus at the ``pmap`` maximum, failed if not finite or
+    not positive."""
+    ok = bool(np.isfinite(pmap).all() and pmap.max() > 0)
+    peak_ijk = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(pmap), pmap, -np.inf))), plan.grid)
+    focus = plan.affine[:3, :3] @ np.asarray(peak_ijk, float) + plan.affine[:3, 3]
+    return SampleRecord(index=i, head_index=h, apex=tuple(fit.apex), target=tuple(fit.centre), focus=tuple(focus),
+                        engine="kwave", peak_pressure_pa=float(np.nanmax(pmap)) if ok else float("nan"),
+                        sim_seconds=float("nan"), status="complete" if ok else "failed")
+
+
+def _import_report(plan: _Plan, methods: dict[str, str]) -> dict:
+    """The ``import_report`` attribute: label method per head, split mismatches and the per-sample fit quality."""
+    in_split = {s for members in plan.subject_splits.values() for s in members}
+    return {"label_methods": methods, "split_entries_not_found": plan.unmatched,
+            "subjects_in_no_split": sorted(set(plan.head_subject) - in_split) if plan.has_split_entries else [],
+            "fit_per_sample": {k: [round(float(getattr(f, k)), 4) for f in plan.fits]
+                               for k in ("radius_of_curvature_mm", "aperture_mm", "rms_residual_mm")}}

@@ -180,19 +180,47 @@ def sample_poses(head: HeadModel, transducer: BowlTransducer, n: int, *, target=
     _check_args(n, standoff_mm, clearance_mm, max_standoff_mm, max_angle_deg)
     labels, affine = np.asarray(head.labels), np.asarray(head.affine, dtype=float)
     spacing = float(voxel_sizes(affine).mean())
+    points, normals, axes, target = _candidates(labels, affine, target, max_angle_deg)
+    if len(points) < n:
+        raise TfusInputError(f"transducer {transducer.name} does not fit: only {len(points)} candidate scalp points "
+                             f"over the cranium for {n} poses; ask for fewer poses or use a finer head grid")
+    fitter = _BowlFitter(transducer, labels, affine, _Clearance(labels, affine), bowl_local_points(transducer, spacing),
+                         _standoffs(standoff_mm, max_standoff_mm, spacing), clearance_mm, target)
+    limit = max_attempts if max_attempts is not None else max(50 * n, 500)
+    chosen, tested = _farthest_point_search(points, lambda i: fitter.fit(points[i], normals[i], axes[i]), n, seed,
+                                            limit)
+    if len(chosen) < n:
+        raise TfusInputError(f"transducer {transducer.name} does not fit: only {len(chosen)} of {n} poses found after "
+                             f"testing {tested} of {len(points)} candidate scalp points (standoff {standoff_mm:g}-"
+                             f"{max_standoff_mm:g} mm, clearance {clearance_mm:g} mm); use a smaller transducer, a "
+                             "larger max_standoff_mm or fewer poses")
+    return chosen
+
+
+def _brain_target(labels: np.ndarray, affine: np.ndarray, target) -> np.ndarray:
+    """``target`` as a (3,) float array; a one-line error unless it lies in the brain."""
+    target = np.asarray(target, dtype=float).reshape(-1)
+    if target.shape != (3,) or not np.all(np.isfinite(target)):
+        raise TfusInputError(f"target must be three numbers (x, y, z) in world mm, got {target!r}")
+    found = int(lookup_labels(labels, affine, target[None], outside=-1)[0])
+    if found != Label.BRAIN:
+        names = {int(v): v.name.lower() for v in Label}
+        where = "off the head grid" if found < 0 else f"in {names.get(found, f'label {found}')}"
+        raise TfusInputError(f"target {target.tolist()} mm is {where}, not in the brain; pick a target inside the "
+                             "brain (label 4)")
+    return target
+
+
+def _candidates(labels: np.ndarray, affine: np.ndarray, target,
+                max_angle_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Scalp points over the cranium, their outward normals and the beam axis at each: the inward normal, or towards
+    ``target`` (points whose beam would enter more than ``max_angle_deg`` off the normal are dropped); and the
+    checked target."""
     surface = scalp_surface(labels, affine)
     keep = cranium_mask(surface.points, labels, affine, normals=surface.normals)
     points, normals = surface.points[keep], surface.normals[keep]
     if target is not None:
-        target = np.asarray(target, dtype=float).reshape(-1)
-        if target.shape != (3,) or not np.all(np.isfinite(target)):
-            raise TfusInputError(f"target must be three numbers (x, y, z) in world mm, got {target!r}")
-        found = int(lookup_labels(labels, affine, target[None], outside=-1)[0])
-        if found != Label.BRAIN:
-            names = {int(v): v.name.lower() for v in Label}
-            where = "off the head grid" if found < 0 else f"in {names.get(found, f'label {found}')}"
-            raise TfusInputError(f"target {target.tolist()} mm is {where}, not in the brain; pick a target inside the "
-                                 "brain (label 4)")
+        target = _brain_target(labels, affine, target)
         axes = target - points
         dist = np.linalg.norm(axes, axis=1)
         axes = axes / np.where(dist > 0, dist, 1.0)[:, None]
@@ -207,27 +235,50 @@ def sample_poses(head: HeadModel, transducer: BowlTransducer, n: int, *, target=
     if len(points) == 0:
         raise TfusInputError("no scalp point lies over the cranium (bone then brain under the skin, above the brain "
                              "centroid); check the head labels and that the image is in RAS orientation")
-    if len(points) < n:
-        raise TfusInputError(f"transducer {transducer.name} does not fit: only {len(points)} candidate scalp points "
-                             f"over the cranium for {n} poses; ask for fewer poses or use a finer head grid")
-    clearance = _Clearance(labels, affine)
-    local = bowl_local_points(transducer, spacing)
+    return points, normals, axes, target
+
+
+def _standoffs(standoff_mm: float, max_standoff_mm: float, spacing: float) -> np.ndarray:
+    """Standoffs tried, smallest first: steps of half a voxel from ``standoff_mm``, ending at ``max_standoff_mm``."""
     standoffs = np.arange(standoff_mm, max_standoff_mm + 1e-9, 0.5 * spacing)
     if standoffs[-1] < max_standoff_mm - 1e-9:
         standoffs = np.append(standoffs, max_standoff_mm)
+    return standoffs
 
-    def attempt(i: int) -> SampledPose | None:
-        s, axis = points[i], axes[i]
-        base = place_local_points(local, s, axis)  # the bowl with its apex on the scalp point
-        if not np.all(clearance.gap(base - standoffs[-1] * axis, bound=clearance_mm)[0] >= clearance_mm):
+
+@dataclass(frozen=True, eq=False)
+class _BowlFitter:
+    """Finds the smallest standoff at which the bowl on one candidate clears the head."""
+
+    transducer: BowlTransducer
+    labels: np.ndarray
+    affine: np.ndarray
+    clearance: _Clearance
+    local: np.ndarray  #: bowl surface points in the bowl frame
+    standoffs: np.ndarray
+    clearance_mm: float
+    target: np.ndarray | None
+
+    def fit(self, scalp: np.ndarray, normal: np.ndarray, axis: np.ndarray) -> SampledPose | None:
+        """The pose at the smallest standoff that keeps ``clearance_mm``, or None if none does."""
+        base = place_local_points(self.local, scalp, axis)  # the bowl with its apex on the scalp point
+        if not self._clears(base - self.standoffs[-1] * axis):
             return None  # does not clear even at the largest standoff: one test instead of one per standoff
-        for d in standoffs:
-            if np.all(clearance.gap(base - d * axis, bound=clearance_mm)[0] >= clearance_mm):
-                return _accepted(transducer, labels, affine, clearance, base, s, normals[i], axis, float(d), target)
+        for d in self.standoffs:
+            if self._clears(base - d * axis):
+                return _accepted(self.transducer, self.labels, self.affine, self.clearance, base, scalp, normal, axis,
+                                 float(d), self.target)
         return None
 
+    def _clears(self, bowl: np.ndarray) -> bool:
+        return bool(np.all(self.clearance.gap(bowl, bound=self.clearance_mm)[0] >= self.clearance_mm))
+
+
+def _farthest_point_search(points: np.ndarray, attempt, n: int, seed: int,
+                           limit: int) -> tuple[list[SampledPose], int]:
+    """Visit candidates in farthest-point order (random start from ``seed``; random while none is accepted) until
+    ``n`` are accepted by ``attempt(i)`` or ``limit`` were tested; returns the accepted poses and the count tested."""
     rng = np.random.default_rng(seed)
-    limit = max_attempts if max_attempts is not None else max(50 * n, 500)
     alive = np.ones(len(points), dtype=bool)
     min_dist = np.full(len(points), np.inf)
     chosen: list[SampledPose] = []
@@ -247,12 +298,7 @@ def sample_poses(head: HeadModel, transducer: BowlTransducer, n: int, *, target=
             nxt = int(np.argmax(np.where(alive, min_dist, -1.0)))
         else:
             nxt = int(rng.choice(np.flatnonzero(alive)))
-    if len(chosen) < n:
-        raise TfusInputError(f"transducer {transducer.name} does not fit: only {len(chosen)} of {n} poses found after "
-                             f"testing {tested} of {len(points)} candidate scalp points (standoff {standoff_mm:g}-"
-                             f"{max_standoff_mm:g} mm, clearance {clearance_mm:g} mm); use a smaller transducer, a "
-                             "larger max_standoff_mm or fewer poses")
-    return chosen
+    return chosen, tested
 
 
 CSV_COLUMNS = ("apex_x", "apex_y", "apex_z", "target_x", "target_y", "target_z", "focus_x", "focus_y", "focus_z",

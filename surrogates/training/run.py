@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -51,6 +51,7 @@ from tfus.surrogates.training.run_files import (
     remove_stale_temps,
     resolve_config,
 )
+from tfus.surrogates.training.schedule import make_scheduler, resume_scheduler
 from tfus.surrogates.training.state import deterministic_mode, rng_state, seed_everything, set_rng_state
 
 __all__ = ["TrainResult", "train"]
@@ -144,8 +145,8 @@ def _train(store: Path, out: Path, config: TrainConfig | None, epochs: int | Non
             out.mkdir(parents=True, exist_ok=True)
             remove_stale_temps(out)
         barrier()
-        return _fit(store, out, cfg, ckpt, ctx, model, model_cfg, norm, data, train_ds, val_ds, stop_after,
-                    progress, say)
+        return _fit(_Run(store, out, cfg, ckpt, ctx, model, model_cfg, norm, data, train_ds, val_ds, stop_after,
+                         progress, say))
 
 
 def _build_model(cfg: TrainConfig):
@@ -202,104 +203,76 @@ def _val_dataset(store: Path, cfg: TrainConfig, n_points: int, norm: Normalizati
                                                  return_pressure=cfg.val_metrics, free_field=free_field)
 
 
-def _lr_lambda(cfg: TrainConfig, total_steps: int) -> Callable[[int], float]:
-    floor = cfg.min_lr / cfg.lr
+@dataclass(frozen=True)
+class _Run:
+    """Everything :func:`_train` prepared for :func:`_fit`."""
 
-    def factor(step: int) -> float:
-        if step < cfg.warmup_steps:
-            return (step + 1) / (cfg.warmup_steps + 1)
-        t = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+    store: Path
+    out: Path
+    cfg: TrainConfig
+    ckpt: dict | None
+    ctx: DistContext
+    model: torch.nn.Module
+    model_cfg: dict
+    norm: Normalization
+    data: dict
+    train_ds: StoreFieldDataset
+    val_ds: StoreFieldDataset | None
+    stop_after: int | None
+    progress: bool
+    say: Callable[[str], None]
 
-    return factor
+
+@dataclass(frozen=True)
+class _Parts:
+    """The training machinery :func:`_parts` builds: the (DDP-wrapped) model and its raw module, loaders and the
+    per-epoch shuffling generator, the optimizer, scheduler and gradient scaler."""
+
+    model: torch.nn.Module
+    raw: torch.nn.Module
+    adapter: object
+    sampler: DistributedSampler
+    gen: torch.Generator
+    loader: DataLoader
+    val_loader: DataLoader | None
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    scaler: torch.amp.GradScaler
+    autocast_dtype: torch.dtype | None
 
 
-def _fit(store, out, cfg, ckpt, ctx, model, model_cfg, norm, data, train_ds, val_ds, stop_after, progress, say):
-    device = ctx.device
-    raw = model
-    if cfg.grad_checkpoint:
-        enable_gradient_checkpointing(raw)
-    raw.to(device)
-    if ctx.distributed:
-        model = torch.nn.parallel.DistributedDataParallel(raw, device_ids=[device.index] if device.type == "cuda"
-                                                          else None, static_graph=True)
-    adapter = adapter_for(cfg.model_name, cfg.loss_config, train_ds.spec.spacing_mm)
-    sampler = DistributedSampler(train_ds, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=cfg.seed)
-    gen = torch.Generator()
-    cuda = device.type == "cuda"
-    loader = DataLoader(train_ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
-                        pin_memory=cuda, generator=gen)
-    val_loader = None if val_ds is None else DataLoader(
-        val_ds, batch_size=cfg.batch_size, sampler=list(range(ctx.rank, len(val_ds), ctx.world_size)),
-        num_workers=cfg.num_workers, pin_memory=cuda)
-    optimizer = torch.optim.AdamW(raw.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = (torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, cfg.epochs * len(loader)))
-                 if cfg.scheduler == "cosine" else None)
-    amp = cfg.amp and cuda
-    scaler = torch.amp.GradScaler(device.type, enabled=amp and cfg.amp_dtype == "float16")
-    autocast_dtype = getattr(torch, cfg.amp_dtype) if amp else None
-    start, step, best, history = 0, 0, {"loss": math.inf, "epoch": 0}, []
-    if ckpt is not None:
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if scheduler is not None and ckpt.get("scheduler"):
-            scheduler.load_state_dict(ckpt["scheduler"])
-        if scaler.is_enabled() and ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        set_rng_state(ckpt["rng"])
-        start, step, best, history = int(ckpt["epoch"]), int(ckpt["step"]), dict(ckpt["best"]), list(ckpt["history"])
-        say(f"resuming {out} after epoch {start} of {cfg.epochs} (step {step}; from last.pt)")
-    else:
-        n_params = sum(p.numel() for p in raw.parameters())
-        say(f"training {cfg.model_name} ({n_params:,} parameters) on {len(train_ds)} samples of "
-            f"{len(set(train_ds.heads.tolist()))} heads" + (f", validating on {len(val_ds)}" if val_ds else "")
-            + f"; {device.type}, {ctx.world_size} process(es), {cfg.epochs} epochs")
-    common = {"model": cfg.model_name, "model_config": model_cfg, "normalization": norm.to_dict(), "data": data,
-              "train_config": cfg.public(), "versions": versions()}
+@dataclass
+class _Progress:
+    """Where the run stands: epochs done, global step, the best epoch so far and the per-epoch rows."""
+
+    start: int = 0
+    step: int = 0
+    best: dict = field(default_factory=lambda: {"loss": math.inf, "epoch": 0})
+    history: list[dict] = field(default_factory=list)
+
+
+def _fit(run: _Run) -> TrainResult:
+    cfg, ctx, out = run.cfg, run.ctx, run.out
+    parts = _parts(run)
+    state, scheduler = _resume(run, parts)
+    parts = replace(parts, scheduler=scheduler)
+    common = {"model": cfg.model_name, "model_config": run.model_cfg, "normalization": run.norm.to_dict(),
+              "data": run.data, "train_config": cfg.public(), "versions": versions()}
+    resumed_from = state.start if run.ckpt is not None else None
     if ctx.is_main:
-        atomic_write_text(out / "config.json", _json({**common, "seed": cfg.seed, "device": device.type,
-                                                      "world_size": ctx.world_size, "store": str(store),
-                                                      "resumed_from_epoch": start if ckpt is not None else None}))
-    tb = TensorBoardLog(out / "tensorboard", purge_step=step if ckpt is not None else None) if ctx.is_main else None
-    bar = EpochProgress(progress and ctx.is_main)
-    end = cfg.epochs if stop_after is None else min(cfg.epochs, start + int(stop_after))
+        atomic_write_text(out / "config.json", _json({**common, "seed": cfg.seed, "device": ctx.device.type,
+                                                      "world_size": ctx.world_size, "store": str(run.store),
+                                                      "resumed_from_epoch": resumed_from}))
+    tb = (TensorBoardLog(out / "tensorboard", purge_step=state.step if run.ckpt is not None else None)
+          if ctx.is_main else None)
+    bar = EpochProgress(run.progress and ctx.is_main)
+    end = cfg.epochs if run.stop_after is None else min(cfg.epochs, state.start + int(run.stop_after))
     try:
-        for epoch in range(start, end):
-            t0 = time.perf_counter()
-            sampler.set_epoch(epoch)
-            train_ds.set_epoch(epoch)
-            gen.manual_seed(cfg.seed * 1_000_003 + epoch)
-            lr = optimizer.param_groups[0]["lr"]
-            bar.start(f"epoch {epoch + 1}/{cfg.epochs}", len(loader))
-            sums, n = train_epoch(model, loader, adapter, optimizer, scheduler, scaler, device=device,
-                                  autocast_dtype=autocast_dtype, grad_clip=cfg.grad_clip, progress=bar)
-            step += len(loader)
-            row = {"epoch": epoch + 1, "step": step, "lr": lr, **_named("train", reduce_means(sums, n))}
-            if val_loader is not None and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
-                vs, vn = validate(model, val_loader, adapter, norm, device=device, autocast_dtype=autocast_dtype,
-                                  metrics=cfg.val_metrics)
-                row.update(_named("val", reduce_means(vs, vn)))
-            score = row.get("val_loss", math.nan) if val_loader is not None else row["train_loss"]
-            improved = math.isfinite(score) and score < best["loss"]
-            if improved:
-                best = {"loss": float(score), "epoch": epoch + 1}
-            row.update(best_epoch=best["epoch"], seconds=round(time.perf_counter() - t0, 3))
-            history.append(row)
-            digests = all_gather_objects(weights_digest(raw))
+        for epoch in range(state.start, end):
+            row, improved = _train_one_epoch(run, parts, state, epoch, bar)
+            digests = all_gather_objects(weights_digest(parts.raw))
             if ctx.is_main:
-                state = {k: v.detach().cpu() for k, v in raw.state_dict().items()}
-                epoch_info = {"epoch": epoch + 1, "step": step, "metrics": row}
-                if improved:
-                    save_checkpoint(out / "best.pt", {**common, **epoch_info, "state_dict": state})
-                save_checkpoint(out / "last.pt", {
-                    **common, **epoch_info, "state_dict": state, "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                    "scaler": scaler.state_dict(), "rng": rng_state(), "best": best, "history": history,
-                    "ddp": {"world_size": ctx.world_size, "weights_sha256": digests}})
-                write_csv(out / "log.csv", history)
-                tb.log(row, step)
-                say(f"epoch {epoch + 1}/{cfg.epochs}: train loss {row['train_loss']:.4g}"
-                    + (f", val loss {row['val_loss']:.4g}" if "val_loss" in row else "")
-                    + (" (best)" if improved else ""))
+                _save_epoch(run, parts, state, common, row, improved, digests, tb)
             if len(set(digests)) > 1:
                 raise RuntimeError(f"DDP processes hold different weights after epoch {epoch + 1}: {digests}")
             barrier()
@@ -307,10 +280,111 @@ def _fit(store, out, cfg, ckpt, ctx, model, model_cfg, norm, data, train_ds, val
         bar.close()
         if tb is not None:
             tb.close()
-    return TrainResult(out=out, epoch=int(history[-1]["epoch"]) if history else start, step=step,
-                       best_epoch=int(best["epoch"]), best_loss=float(best["loss"]),
-                       resumed_from=start if ckpt is not None else None, world_size=ctx.world_size,
-                       history=history)
+    return TrainResult(out=out, epoch=int(state.history[-1]["epoch"]) if state.history else state.start,
+                       step=state.step, best_epoch=int(state.best["epoch"]), best_loss=float(state.best["loss"]),
+                       resumed_from=resumed_from, world_size=ctx.world_size,
+                       history=state.history)
+
+
+def _parts(run: _Run) -> _Parts:
+    """Move the model to the device (DDP-wrapped on several processes) and build loaders, optimizer and the rest."""
+    cfg, ctx = run.cfg, run.ctx
+    device = ctx.device
+    raw = model = run.model
+    if cfg.grad_checkpoint:
+        enable_gradient_checkpointing(raw)
+    raw.to(device)
+    if ctx.distributed:
+        model = torch.nn.parallel.DistributedDataParallel(raw, device_ids=[device.index] if device.type == "cuda"
+                                                          else None, static_graph=True)
+    adapter = adapter_for(cfg.model_name, cfg.loss_config, run.train_ds.spec.spacing_mm)
+    sampler = DistributedSampler(run.train_ds, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
+                                 seed=cfg.seed)
+    gen = torch.Generator()
+    cuda = device.type == "cuda"
+    loader = DataLoader(run.train_ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
+                        pin_memory=cuda, generator=gen)
+    val_loader = None if run.val_ds is None else DataLoader(
+        run.val_ds, batch_size=cfg.batch_size, sampler=list(range(ctx.rank, len(run.val_ds), ctx.world_size)),
+        num_workers=cfg.num_workers, pin_memory=cuda)
+    optimizer = torch.optim.AdamW(raw.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = make_scheduler(optimizer, cfg, cfg.epochs * len(loader))
+    amp = cfg.amp and cuda
+    scaler = torch.amp.GradScaler(device.type, enabled=amp and cfg.amp_dtype == "float16")
+    autocast_dtype = getattr(torch, cfg.amp_dtype) if amp else None
+    return _Parts(model, raw, adapter, sampler, gen, loader, val_loader, optimizer, scheduler, scaler,
+                  autocast_dtype)
+
+
+def _resume(run: _Run, parts: _Parts) -> tuple[_Progress, torch.optim.lr_scheduler.LRScheduler | None]:
+    """Load the optimizer, scheduler, scaler and random states of ``last.pt`` (or say a new run's first line).
+
+    Returns where the run stands and the scheduler to use (a new one when ``epochs`` were raised).
+    """
+    cfg, ckpt = run.cfg, run.ckpt
+    if ckpt is None:
+        n_params = sum(p.numel() for p in parts.raw.parameters())
+        run.say(f"training {cfg.model_name} ({n_params:,} parameters) on {len(run.train_ds)} samples of "
+                f"{len(set(run.train_ds.heads.tolist()))} heads"
+                + (f", validating on {len(run.val_ds)}" if run.val_ds else "")
+                + f"; {run.ctx.device.type}, {run.ctx.world_size} process(es), {cfg.epochs} epochs")
+        return _Progress(), parts.scheduler
+    parts.optimizer.load_state_dict(ckpt["optimizer"])
+    state = _Progress(int(ckpt["epoch"]), int(ckpt["step"]), dict(ckpt["best"]), list(ckpt["history"]))
+    scheduler = resume_scheduler(parts.scheduler, ckpt.get("scheduler"), parts.optimizer, cfg,
+                                 cfg.epochs * len(parts.loader), state.step)
+    if parts.scaler.is_enabled() and ckpt.get("scaler"):
+        parts.scaler.load_state_dict(ckpt["scaler"])
+    set_rng_state(ckpt["rng"])
+    run.say(f"resuming {run.out} after epoch {state.start} of {cfg.epochs} (step {state.step}; from last.pt)")
+    return state, scheduler
+
+
+def _train_one_epoch(run: _Run, parts: _Parts, state: _Progress, epoch: int, bar: EpochProgress) -> tuple[dict, bool]:
+    """Train (and validate when due) one epoch; append its log row to ``state`` and update the best epoch."""
+    cfg, device = run.cfg, run.ctx.device
+    t0 = time.perf_counter()
+    parts.sampler.set_epoch(epoch)
+    run.train_ds.set_epoch(epoch)
+    parts.gen.manual_seed(cfg.seed * 1_000_003 + epoch)
+    lr = parts.optimizer.param_groups[0]["lr"]
+    bar.start(f"epoch {epoch + 1}/{cfg.epochs}", len(parts.loader))
+    sums, n = train_epoch(parts.model, parts.loader, parts.adapter, parts.optimizer, parts.scheduler, parts.scaler,
+                          device=device, autocast_dtype=parts.autocast_dtype, grad_clip=cfg.grad_clip, progress=bar)
+    state.step += len(parts.loader)
+    row = {"epoch": epoch + 1, "step": state.step, "lr": lr, **_named("train", reduce_means(sums, n))}
+    if parts.val_loader is not None and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
+        vs, vn = validate(parts.model, parts.val_loader, parts.adapter, run.norm, device=device,
+                          autocast_dtype=parts.autocast_dtype, metrics=cfg.val_metrics)
+        row.update(_named("val", reduce_means(vs, vn)))
+    score = row.get("val_loss", math.nan) if parts.val_loader is not None else row["train_loss"]
+    improved = math.isfinite(score) and score < state.best["loss"]
+    if improved:
+        state.best = {"loss": float(score), "epoch": epoch + 1}
+    row.update(best_epoch=state.best["epoch"], seconds=round(time.perf_counter() - t0, 3))
+    state.history.append(row)
+    return row, improved
+
+
+def _save_epoch(run: _Run, parts: _Parts, state: _Progress, common: dict, row: dict, improved: bool,
+                digests: list, tb: TensorBoardLog) -> None:
+    """Main process: ``best.pt`` when improved, ``last.pt`` (everything a resume needs), ``log.csv``, TensorBoard,
+    one line."""
+    cfg, out, epoch = run.cfg, run.out, row["epoch"]
+    weights = {k: v.detach().cpu() for k, v in parts.raw.state_dict().items()}
+    epoch_info = {"epoch": epoch, "step": state.step, "metrics": row}
+    if improved:
+        save_checkpoint(out / "best.pt", {**common, **epoch_info, "state_dict": weights})
+    save_checkpoint(out / "last.pt", {
+        **common, **epoch_info, "state_dict": weights, "optimizer": parts.optimizer.state_dict(),
+        "scheduler": parts.scheduler.state_dict() if parts.scheduler is not None else None,
+        "scaler": parts.scaler.state_dict(), "rng": rng_state(), "best": state.best, "history": state.history,
+        "ddp": {"world_size": run.ctx.world_size, "weights_sha256": digests}})
+    write_csv(out / "log.csv", state.history)
+    tb.log(row, state.step)
+    run.say(f"epoch {epoch}/{cfg.epochs}: train loss {row['train_loss']:.4g}"
+            + (f", val loss {row['val_loss']:.4g}" if "val_loss" in row else "")
+            + (" (best)" if improved else ""))
 
 
 def _named(prefix: str, means: dict[str, float]) -> dict[str, float]:

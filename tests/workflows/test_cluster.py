@@ -245,3 +245,14 @@ def test_wait_for_workers_times_out_with_a_clear_message():
     with LocalCluster(n_workers=0, dashboard_address=":0") as empty, Client(empty) as client:
         with pytest.raises(TfusInputError, match=r"only 0 of 1 Dask workers joined within 1 s"):
             wait_for_workers(client, 1, timeout=1)
+
+
+def test_wait_for_workers_on_an_address_client_names_the_scheduler_and_returns_once_they_join():
+    with LocalCluster(n_workers=0, dashboard_address=":0") as empty:
+        with Client(empty.scheduler_address) as client:  # a plain address client: no cluster object
+            with pytest.raises(TfusInputError, match=r"only 0 of 1 Dask workers joined within 0.5 s; is any worker "
+                                                     rf"connected to {empty.scheduler_address}\?"):
+                wait_for_workers(client, 1, timeout=0.5)
+            empty.scale(1)
+            wait_for_workers(client, 1, timeout=60)
+            assert len(client.nthreads()) == 1

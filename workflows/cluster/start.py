@@ -103,24 +103,46 @@ def connect(address: str, timeout: float = 10.0):
 
 
 def wait_for_workers(client, n: int = 1, timeout: float | None = 600.0, poll: float = 0.5) -> None:
-    """Block until ``n`` workers joined; after ``timeout`` s raise a one-line error with the batch queue state."""
+    """Block until ``n`` workers joined; after ``timeout`` s raise a one-line error with the batch queue state.
+
+    The waiting is ``distributed.Client.wait_for_workers``. For a batch cluster it waits in ``poll``-second spans, so
+    that a worker job the batch system refused fails at once instead of after ``timeout``.
+
+    Example:
+        >>> with start_cluster(ClusterConfig(workers=1)) as client:  # doctest: +SKIP
+        ...     wait_for_workers(client, 1, timeout=60)
+    """
+    if n < 1:
+        return
     cluster = getattr(client, "cluster", None)
+    batch = cluster is not None and getattr(cluster, "job_cls", None) is not None
     deadline = None if timeout is None else time.monotonic() + timeout
-    while len(client.nthreads()) < n:
+    while True:
         refused = submit_errors(cluster)
         if refused:
             raise TfusInputError(f"the batch system refused the worker job: {refused[-1]}")
-        if deadline is not None and time.monotonic() > deadline:
-            have = len(client.nthreads())
-            where = ""
-            if cluster is not None and getattr(cluster, "job_cls", None) is not None:
-                kind = cluster.job_cls.config_name
-                where = f"; {queue_report(cluster)}; pending {kind} jobs wait for free resources: check the queue, " \
-                        "account and walltime, or raise worker_timeout"
-            elif cluster is None:
-                where = f"; is any worker connected to {client.scheduler.address}?"
-            raise TfusInputError(f"only {have} of {n} Dask workers joined within {timeout:g} s{where}")
-        time.sleep(poll)
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise TfusInputError(_too_few_workers(client, cluster, n, timeout))
+        span = (poll if left is None else min(poll, left)) if batch else left
+        try:
+            client.wait_for_workers(n, timeout=span)
+            return
+        except TimeoutError:  # distributed's WorkerStartTimeoutError: check the batch queue and the deadline again
+            continue
+
+
+def _too_few_workers(client, cluster, n: int, timeout: float | None) -> str:
+    """The one-line timeout message of :func:`wait_for_workers`."""
+    have = len(client.nthreads())
+    where = ""
+    if cluster is not None and getattr(cluster, "job_cls", None) is not None:
+        kind = cluster.job_cls.config_name
+        where = f"; {queue_report(cluster)}; pending {kind} jobs wait for free resources: check the queue, " \
+                "account and walltime, or raise worker_timeout"
+    elif cluster is None:
+        where = f"; is any worker connected to {client.scheduler.address}?"
+    return f"only {have} of {n} Dask workers joined within {timeout:g} s{where}"
 
 
 def dashboard_link(client) -> str | None:

@@ -75,3 +75,42 @@ def test_not_reentrant_and_needs_the_folder(tmp_path):
         StoreLock(tmp_path).acquire()
     with pytest.raises(TfusInputError, match="no such store folder"):
         StoreLock(tmp_path / "missing").acquire()
+
+
+def test_record_without_an_os_lock_on_this_host_is_taken_over(tmp_path):
+    # the OS lock is the truth on this host: a record whose process holds no lock (here: a live pid) is stale
+    (tmp_path / ".tfus.lock").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getppid(), "time": 0}))
+    with StoreLock(tmp_path):
+        assert json.loads((tmp_path / ".tfus.lock").read_text())["pid"] == os.getpid()
+    (tmp_path / ".tfus.lock").write_text("garbled{")
+    with StoreLock(tmp_path):
+        assert json.loads((tmp_path / ".tfus.lock").read_text())["pid"] == os.getpid()
+
+
+RACE = """
+import sys
+from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.store import StoreLock
+lock = StoreLock(sys.argv[1])
+try:
+    lock.acquire()
+except TfusInputError:
+    print("refused", flush=True)
+else:
+    print("locked", flush=True)
+    sys.stdin.readline()
+    lock.release()
+"""
+
+
+def test_only_one_of_several_racing_processes_gets_the_lock(tmp_path):
+    procs = [subprocess.Popen([sys.executable, "-c", RACE, str(tmp_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    try:
+        answers = [proc.stdout.readline().strip() for proc in procs]
+        assert sorted(answers) == ["locked"] + ["refused"] * 3
+    finally:
+        for proc in procs:
+            proc.stdin.close()
+            proc.wait()
+    assert not (tmp_path / ".tfus.lock").exists()
