@@ -192,7 +192,7 @@ def time_binary(binary: str, run, shape: tuple[int, ...], steps: int) -> dict:
 
     from tfus.pipeline.engines.kwave.config import KWaveConfig, check_binary
     from tfus.pipeline.engines.kwave.cpp import run_binary, write_input_file
-    from tfus.pipeline.engines.kwave.stepper import cpu_threads
+    from tfus.pipeline.engines.kwave.threads import cpu_threads
 
     path = check_binary(binary)
     with tempfile.TemporaryDirectory(prefix="tfus-kwave-bench-") as tmp:

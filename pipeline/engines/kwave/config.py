@@ -47,6 +47,9 @@ class KWaveConfig:
         binary: Path of a k-Wave C++ binary (``kspaceFirstOrder-OMP`` or ``kspaceFirstOrder-CUDA``) to run the same
             problem with instead of the native solver (:mod:`.cpp`); None (default) runs k-wave-python's native solver.
             The binary decides where it runs (OMP: CPU threads, CUDA: GPU); ``device`` is then not used.
+        fft_padding: Pad the total grid (PML included) on each axis to the next size whose prime factors are all
+            <= 7 (fast FFT sizes), with copies of the medium's far face between the domain and the far PML; the field
+            on the domain is the same (tested). False keeps the grid exactly as given.
     """
 
     cfl: float = 0.3
@@ -61,6 +64,7 @@ class KWaveConfig:
     snapshots: int = 0
     burst_cycles: int = 0
     binary: str | None = None
+    fft_padding: bool = True
 
     def __post_init__(self) -> None:
         if self.binary is not None:

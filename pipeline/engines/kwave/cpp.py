@@ -178,7 +178,7 @@ def simulate_kwave_cpp(medium: MediumGrid, transducer: BowlTransducer, pose: Pos
     """Steady-state CW field from the k-Wave C++ binary ``config.binary`` (same inputs and outputs as
     :func:`~tfus.pipeline.engines.kwave.engine.simulate_kwave`; meta ``engine`` is ``"kwave-cpp"``)."""
     from tfus.pipeline.engines.kwave.engine import prepare
-    from tfus.pipeline.engines.kwave.stepper import cpu_threads
+    from tfus.pipeline.engines.kwave.threads import cpu_threads
 
     if config.binary is None:
         raise TfusInputError("no k-Wave binary given; set KWaveConfig(binary=...) or use the native solver")

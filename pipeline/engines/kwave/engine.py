@@ -91,6 +91,24 @@ def tone_burst(n_steps: int, dt: float, frequency_hz: float, amplitude: float, c
     return amplitude * window * np.sin(2 * np.pi * frequency_hz * t)
 
 
+def fft_friendly(n: int) -> int:
+    """The smallest size >= ``n`` whose prime factors are all <= 7 (FFTW and pocketfft are fastest there).
+
+    Example:
+        >>> fft_friendly(97), fft_friendly(128), fft_friendly(85)
+        (98, 128, 90)
+    """
+    m = max(1, int(n))
+    while True:
+        r = m
+        for p in (2, 3, 5, 7):
+            while r % p == 0:
+                r //= p
+        if r == 1:
+            return m
+        m += 1
+
+
 def prepare(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: KWaveConfig,
             frequency_hz: float | None = None):
     """Build the k-Wave grid, medium and source for a run and check the preconditions; returns a namespace with the
@@ -109,7 +127,9 @@ def prepare(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: 
     check_bowl_in_grid(medium, transducer, pose)
     dx = medium.spacing_mm * 1e-3
     pml = config.pml_size
-    shape = tuple(n + 2 * pml for n in medium.shape)
+    total = [n + 2 * pml for n in medium.shape]
+    extra = [fft_friendly(t) - t for t in total] if config.fft_padding else [0] * medium.ndim
+    shape = tuple(t + e for t, e in zip(total, extra))
     kgrid = kWaveGrid(list(shape), [dx] * medium.ndim)
     dt, ppp = time_axis(f, medium.spacing_mm, c_max, config.cfl)
     diagonal = float(np.linalg.norm(np.array(medium.shape) * dx))
@@ -117,8 +137,8 @@ def prepare(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: 
     n_steps = int(np.ceil(settle / dt / ppp)) * ppp + config.record_periods * ppp
     kgrid.setTime(n_steps, dt)
 
-    def pad(a):
-        return np.pad(np.asarray(a, np.float32), pml, mode="edge")
+    def pad(a):  # the PML on both sides; FFT padding (copies of the far face) before the far PML
+        return np.pad(np.asarray(a, np.float32), [(pml, pml + e) for e in extra], mode="edge")
 
     alpha = pad(medium.alpha_coeff)
     kmedium = SimpleNamespace(sound_speed=pad(medium.sound_speed), density=pad(medium.density),
@@ -144,7 +164,8 @@ def prepare(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: 
     else:
         signal = cw_signal(n_steps, dt, f, transducer.source_amplitude_pa, config.ramp_periods)
     return SimpleNamespace(kgrid=kgrid, medium=kmedium, mask=mask, index=index, weights=weights, scale=scale,
-                           signal=signal, dt=dt, ppp=ppp, n_steps=n_steps, pml=pml, frequency_hz=f, ppw=ppw)
+                           signal=signal, dt=dt, ppp=ppp, n_steps=n_steps, pml=pml, frequency_hz=f, ppw=ppw,
+                           grid_shape=shape)
 
 
 def simulate_kwave(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, config: KWaveConfig = KWaveConfig(),
@@ -157,6 +178,7 @@ def simulate_kwave(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, c
 
         return simulate_kwave_cpp(medium, transducer, pose, config, frequency_hz, progress)
     from tfus.pipeline.engines.kwave.stepper import build_simulation
+    from tfus.pipeline.engines.kwave.threads import cpu_threads
 
     t_start = time.perf_counter()
     run = prepare(medium, transducer, pose, config, frequency_hz)
@@ -194,8 +216,10 @@ def simulate_kwave(medium: MediumGrid, transducer: BowlTransducer, pose: Pose, c
     if not np.all(np.isfinite(amplitude)):
         raise TfusInputError("the simulation diverged (non-finite pressure); lower the CFL number or check the "
                              "medium for extreme values")
-    meta = {"engine": "kwave", "backend": f"k-wave-python native ({config.device})", "dt_s": run.dt,
-            "steps": run.n_steps, "points_per_period": run.ppp, "points_per_wavelength": run.ppw,
+    meta = {"engine": "kwave", "backend": f"k-wave-python native ({config.device})", "fft_backend": sim.fft_name,
+            "threads": cpu_threads() if config.device == "cpu" else None, "dt_s": run.dt,
+            "steps": run.n_steps, "grid_shape": list(run.grid_shape), "points_per_period": run.ppp,
+            "points_per_wavelength": run.ppw,
             "source_points": int(run.index.size), "config": config.__dict__, "setup_s": t_setup - t_start,
             "run_s": t_end - t_setup, "ms_per_step": 1e3 * (t_end - t_setup) / run.n_steps}
     if snapshots:

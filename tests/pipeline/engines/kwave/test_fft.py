@@ -110,3 +110,26 @@ def test_wisdom_is_saved_and_a_corrupt_file_is_rewritten():
     fft._loaded.clear()
     assert fft.fft_backend((10, 10, 10), name="fftw").name == "fftw"  # ignored, not an error
     assert json.loads(path.read_text())["wisdom"]
+
+
+@pytest.mark.parametrize("alpha_power", [2.0, 1.5])  # Stokes (fused) and power law (FFT in the equation of state)
+def test_simulation_same_field_with_fftw_and_scipy(monkeypatch, alpha_power):
+    """The whole k-Wave run through either backend: the same steady-state field to float32 round-off (the 1/N of
+    FFTW's inverse folded into the operators changes only the rounding), and the backend recorded in the run."""
+    from tfus.pipeline.engines.field import MediumGrid
+    from tfus.pipeline.engines.kwave.config import KWaveConfig
+    from tfus.pipeline.engines.kwave.engine import simulate_kwave
+    from tfus.pipeline.transducers import BowlTransducer, Pose
+
+    medium = MediumGrid.homogeneous((26, 22, 20), 0.5, alpha_coeff=0.5, alpha_power=alpha_power)
+    bowl = BowlTransducer("small", 6.0, 6.0, 1.0e6, 1.0e5)
+    fields = {}
+    for name in ("scipy", "fftw"):
+        monkeypatch.setenv("TFUS_FFT", name)
+        field = simulate_kwave(medium, bowl, Pose([-5.0, 0, 0], [5.0, 0, 0]),
+                               KWaveConfig(pml_size=8, domain_crossings=0.5))
+        assert field.meta["fft_backend"] == name and field.meta["threads"] >= 1
+        fields[name] = field.amplitude
+    peak = fields["scipy"].max()
+    # float32 round-off accumulated over the run's steps: 1e-4 of the peak is ~1000 eps
+    assert np.abs(fields["fftw"] - fields["scipy"]).max() <= 1e-4 * peak
