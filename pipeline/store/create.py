@@ -28,6 +28,7 @@ from zarr.codecs import BloscCodec
 
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store.schema import (
+    BOX_ARRAYS,
     ENGINE_CODES,
     FIELD_ARRAYS,
     HEAD_ARRAYS,
@@ -164,20 +165,40 @@ def _build(root: Path, spec: StoreSpec, names: list[str], n: int, splits: dict, 
         "engine_codes": dict(ENGINE_CODES),
         "status_codes": dict(STATUS_CODES),
     })
-    grid = spec.grid_shape
-    shapes = {"hu": (len(names), *grid), "labels": (len(names), *grid), "head_affine": (len(names), 4, 4),
-              "pressure": (n, *grid), "phase": (n, *grid), "snapshots": (n, spec.n_snapshots, *grid),
-              "snapshot_times": (n, spec.n_snapshots)}
+    shapes = array_shapes(spec, len(names), n)
     for name, (dims, dtype, fill) in HEAD_ARRAYS.items():
         chunks = (1, *shapes[name][1:]) if name != "head_affine" else shapes[name]
         _array(group, name, shapes[name], chunks, dims, dtype, fill)
-    for name, (dims, dtype, fill) in FIELD_ARRAYS.items():
-        if (name == "phase" and not spec.with_phase) or (name.startswith("snapshot") and spec.n_snapshots == 0):
-            continue
-        _array(group, name, shapes[name], (1, *shapes[name][1:]), dims, dtype, fill)
+    for name, (dims, dtype, fill) in field_arrays(spec).items():
+        chunks = (1, *shapes[name][1:]) if name != "box_affine" else (min(n, SMALL_CHUNK), 4, 4)
+        _array(group, name, shapes[name], chunks, dims, dtype, fill)
     for name, (dims, dtype, fill) in SAMPLE_ARRAYS.items():
         shape = (n, 3) if len(dims) == 2 else (n,)
         _array(group, name, shape, (min(n, SMALL_CHUNK), *shape[1:]), dims, dtype, fill)
+
+
+def field_arrays(spec: StoreSpec) -> dict:
+    """Name -> (dims, dtype, fill) of the per-sample field arrays a store of ``spec`` has: pressure, phase and
+    snapshots when stored; in a beam-frame store on the box dims (bx, by, bz), with the box arrays."""
+    arrays = {}
+    for name, (dims, dtype, fill) in FIELD_ARRAYS.items():
+        if (name == "phase" and not spec.with_phase) or (name.startswith("snapshot") and spec.n_snapshots == 0):
+            continue
+        if spec.frame == "beam":
+            dims = tuple({"x": "bx", "y": "by", "z": "bz"}.get(d, d) for d in dims)
+        arrays[name] = (dims, dtype, fill)
+    if spec.frame == "beam":
+        arrays.update(BOX_ARRAYS)
+    return arrays
+
+
+def array_shapes(spec: StoreSpec, n_heads: int, n: int) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every grid array of a store of ``spec`` with ``n_heads`` heads and ``n`` samples."""
+    grid, fields = spec.grid_shape, spec.field_shape
+    return {"hu": (n_heads, *grid), "labels": (n_heads, *grid), "head_affine": (n_heads, 4, 4),
+            "pressure": (n, *fields), "phase": (n, *fields), "snapshots": (n, spec.n_snapshots, *fields),
+            "snapshot_times": (n, spec.n_snapshots), "box_hu": (n, *fields), "box_labels": (n, *fields),
+            "box_affine": (n, 4, 4)}
 
 
 def _array(group, name, shape, chunks, dims, dtype, fill) -> None:

@@ -83,6 +83,8 @@ def store_info(path: str | Path) -> dict:
         "hu_mapping": spec.hu_mapping,
         "with_phase": spec.with_phase,
         "n_snapshots": spec.n_snapshots,
+        "frame": spec.frame,
+        "box_shape": None if spec.box_shape is None else list(spec.box_shape),
         "splits": splits,
         "created": attrs.get("created"),
         "tfus_version": attrs.get("tfus_version"),
@@ -94,8 +96,9 @@ class SampleStore:
     """Complete samples of a store (optionally one split) as numpy arrays; picklable (re-opens in each process).
 
     ``store[i]`` returns a dict: ``index`` (sample index in the store), ``head_index``, ``hu``, ``labels``,
-    ``affine`` (of the head), ``pressure``, ``phase`` / ``snapshots`` / ``snapshot_times`` when stored, ``apex``,
-    ``target``, ``focus``, ``peak_pressure_pa``.
+    ``affine`` (of the head; in a beam-frame store of the sample's box, on the field's grid), ``pressure``,
+    ``phase`` / ``snapshots`` / ``snapshot_times`` when stored, ``apex``, ``target``, ``focus``,
+    ``peak_pressure_pa``.
     """
 
     def __init__(self, path: str | Path, split: str | None = None) -> None:
@@ -128,8 +131,12 @@ class SampleStore:
             raise IndexError(f"sample {i} out of range ({len(self)} samples)")
         g, s = self.group, int(self.indices[i])
         h = int(self._heads[s])
-        item = {"index": s, "head_index": h, "hu": g["hu"][h], "labels": g["labels"][h],
-                "affine": g["head_affine"][h], "pressure": g["pressure"][s], "apex": g["apex"][s],
+        if self.spec.frame == "beam":  # the sample's own box: HU, labels and affine on the field's grid
+            hu, labels, affine = g["box_hu"][s], g["box_labels"][s], g["box_affine"][s]
+        else:
+            hu, labels, affine = g["hu"][h], g["labels"][h], g["head_affine"][h]
+        item = {"index": s, "head_index": h, "hu": hu, "labels": labels,
+                "affine": affine, "pressure": g["pressure"][s], "apex": g["apex"][s],
                 "target": g["target"][s], "focus": g["focus"][s], "peak_pressure_pa": float(g["peak_pressure_pa"][s])}
         for name in ("phase", "snapshots", "snapshot_times"):
             if name in g:

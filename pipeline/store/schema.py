@@ -44,6 +44,14 @@ FIELD_ARRAYS = {
     # depends on the medium and grid of the sample (a store written before this array existed lacks it)
     "snapshot_times": (("sample", "t"), "float64", NAN),
 }
+#: beam-frame stores (``frame="beam"``): each sample's head resampled into its beam box and the box's affine; the
+#: field arrays then live on the box grid (dims bx, by, bz) instead of the head grid (x, y, z)
+BOX_ARRAYS = {
+    "box_hu": (("sample", "bx", "by", "bz"), "float32", NAN),
+    "box_labels": (("sample", "bx", "by", "bz"), "uint8", 0),
+    "box_affine": (("sample", "row", "col"), "float64", NAN),
+}
+FRAMES = ("grid", "beam")
 SAMPLE_ARRAYS = {  # written by the client only (mark_samples); status last
     "apex": (("sample", "xyz"), "float64", NAN),
     "target": (("sample", "xyz"), "float64", NAN),
@@ -70,6 +78,10 @@ class StoreSpec:
         n_snapshots: pressure snapshots per sample, over the last period of a continuous wave or the whole run of a
             tone burst, with their times in ``snapshot_times`` (0 = none stored).
         with_phase: whether a ``phase`` array is stored.
+        frame: ``grid`` (fields on the head grid) or ``beam`` (fields in a box aligned with the bowl axis,
+            :mod:`tfus.pipeline.beam`, with the box's HU, labels and affine per sample).
+        box_shape: the beam box grid (``frame="beam"``).
+        box: the beam box extents (plain JSON of :class:`tfus.pipeline.beam.BeamBox`).
 
     Example:
         >>> StoreSpec(grid_shape=(8, 8, 8), spacing_mm=2.0, frequency_hz=5e5).engines
@@ -84,6 +96,9 @@ class StoreSpec:
     hu_mapping: str = "itrusst"
     n_snapshots: int = 0
     with_phase: bool = True
+    frame: str = "grid"
+    box_shape: tuple[int, int, int] | None = None
+    box: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -109,10 +124,29 @@ class StoreSpec:
         object.__setattr__(self, "with_phase", bool(self.with_phase))
         object.__setattr__(self, "hu_mapping", str(self.hu_mapping))
         object.__setattr__(self, "transducer", plain_json(dict(self.transducer), "transducer"))
+        if self.frame not in FRAMES:
+            raise TfusInputError(f"frame must be one of {', '.join(FRAMES)}, got {self.frame!r}")
+        if self.frame == "beam":
+            try:
+                box_shape = tuple(int(v) for v in self.box_shape)
+            except (TypeError, ValueError):
+                box_shape = ()
+            if len(box_shape) != 3 or min(box_shape) < 1:
+                raise TfusInputError(f"a beam-frame store needs box_shape, three positive integers, got "
+                                     f"{self.box_shape!r}")
+            object.__setattr__(self, "box_shape", box_shape)
+        else:
+            object.__setattr__(self, "box_shape", None)
+        object.__setattr__(self, "box", plain_json(dict(self.box), "box"))
+
+    @property
+    def field_shape(self) -> tuple[int, int, int]:
+        """The grid of the stored fields: the beam box, or the head grid."""
+        return self.box_shape if self.frame == "beam" else self.grid_shape
 
     def compatible_with(self, other: StoreSpec) -> str | None:
         """None if samples made under ``other`` can go into a store of ``self``, else a one-line reason."""
-        for name in ("grid_shape", "engines", "hu_mapping", "n_snapshots", "with_phase"):
+        for name in ("grid_shape", "engines", "hu_mapping", "n_snapshots", "with_phase", "frame", "box_shape", "box"):
             a, b = getattr(self, name), getattr(other, name)
             if name == "engines":
                 a, b = sorted(a), sorted(b)
@@ -153,6 +187,9 @@ def spec_attrs(spec: StoreSpec) -> dict:
         "hu_mapping": spec.hu_mapping,
         "n_snapshots": spec.n_snapshots,
         "with_phase": spec.with_phase,
+        "frame": spec.frame,
+        "box_shape": None if spec.box_shape is None else list(spec.box_shape),
+        "box": spec.box,
     }
 
 
@@ -162,6 +199,8 @@ def spec_from_attrs(attrs: dict) -> StoreSpec:
         return StoreSpec(grid_shape=tuple(attrs["grid_shape"]), spacing_mm=attrs["spacing_mm"],
                          frequency_hz=attrs["frequency_hz"], engines=tuple(attrs["engines"]),
                          transducer=dict(attrs.get("transducer") or {}), hu_mapping=attrs.get("hu_mapping", "itrusst"),
-                         n_snapshots=attrs.get("n_snapshots", 0), with_phase=attrs.get("with_phase", True))
+                         n_snapshots=attrs.get("n_snapshots", 0), with_phase=attrs.get("with_phase", True),
+                         frame=attrs.get("frame", "grid"), box_shape=attrs.get("box_shape"),
+                         box=dict(attrs.get("box") or {}))
     except KeyError as err:
         raise TfusInputError(f"store attributes lack {err}; the store is damaged, re-create it") from None

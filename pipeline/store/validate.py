@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tfus.pipeline.store.create import open_store, store_spec
-from tfus.pipeline.store.schema import FIELD_ARRAYS, HEAD_ARRAYS, SAMPLE_ARRAYS, STATUS_CODES
+from tfus.pipeline.store.create import array_shapes, field_arrays, open_store, store_spec
+from tfus.pipeline.store.schema import HEAD_ARRAYS, SAMPLE_ARRAYS, STATUS_CODES
 
 MAX_LISTED = 50  #: problems listed per kind before they are summarised
 
@@ -29,24 +29,18 @@ def validate_store(path: str | Path) -> list[str]:
     spec = store_spec(group)
     attrs = dict(group.attrs)
     problems: list[str] = []
-    grid = spec.grid_shape
     n_heads = len(attrs.get("head_names", []))
 
-    wanted = dict(HEAD_ARRAYS) | dict(SAMPLE_ARRAYS) | {"pressure": FIELD_ARRAYS["pressure"]}
-    if spec.with_phase:
-        wanted["phase"] = FIELD_ARRAYS["phase"]
-    if spec.n_snapshots:
-        wanted["snapshots"] = FIELD_ARRAYS["snapshots"]
     present = set(group.array_keys())
-    if spec.n_snapshots and "snapshot_times" in present:  # optional: stores written before it existed lack it
-        wanted["snapshot_times"] = FIELD_ARRAYS["snapshot_times"]
+    fields = field_arrays(spec)
+    if "snapshot_times" not in present:  # optional: stores written before it existed lack it
+        fields.pop("snapshot_times", None)
+    wanted = dict(HEAD_ARRAYS) | dict(SAMPLE_ARRAYS) | fields
     missing = sorted(set(wanted) - present)
     if missing:
         return [f"arrays missing: {', '.join(missing)}"]
     n = group["status"].shape[0]
-    expected = {"hu": (n_heads, *grid), "labels": (n_heads, *grid), "head_affine": (n_heads, 4, 4),
-                "pressure": (n, *grid), "phase": (n, *grid), "snapshots": (n, spec.n_snapshots, *grid),
-                "snapshot_times": (n, spec.n_snapshots)}
+    expected = array_shapes(spec, n_heads, n)
     for name, (dims, _, _) in wanted.items():
         shape = expected.get(name, (n, 3) if len(dims) == 2 else (n,))
         arr = group[name]
@@ -83,8 +77,10 @@ def validate_store(path: str | Path) -> list[str]:
 
     listed = []
     for i in complete:
-        for name in [k for k in ("pressure", "phase", "snapshots", "snapshot_times") if k in wanted]:
+        for name in [k for k in ("pressure", "phase", "snapshots", "snapshot_times", "box_hu") if k in wanted]:
             listed += _check_field(path, group[name], name, int(i))
+        if "box_affine" in wanted and not np.isfinite(group["box_affine"][i]).all():
+            listed.append(f"sample {i}: box_affine is not finite")
     _add(problems, listed)
     return problems
 

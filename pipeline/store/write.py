@@ -52,7 +52,8 @@ def write_head(group: zarr.Group, index: int, hu: np.ndarray, labels: np.ndarray
 
 
 def write_sample_fields(path: str | Path, index: int, pressure: np.ndarray, phase: np.ndarray | None = None,
-                        snapshots: np.ndarray | None = None, snapshot_times: np.ndarray | None = None) -> None:
+                        snapshots: np.ndarray | None = None, snapshot_times: np.ndarray | None = None,
+                        box: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
     """Write the fields of sample ``index`` (worker side; never touches ``status``).
 
     Args:
@@ -62,6 +63,7 @@ def write_sample_fields(path: str | Path, index: int, pressure: np.ndarray, phas
         phase: phase (rad) on the store grid; stored only if the store has ``phase``.
         snapshots: (T, X, Y, Z) pressure snapshots; required shape T = the store's ``n_snapshots``.
         snapshot_times: (T,) their times (s), from the engine's ``meta["snapshot_times_s"]``.
+        box: ``(hu, labels, affine)`` of the sample's beam box; required in a beam-frame store, refused otherwise.
     """
     from tfus.pipeline.store.create import open_store
 
@@ -70,6 +72,15 @@ def write_sample_fields(path: str | Path, index: int, pressure: np.ndarray, phas
     index = _index(index, n, "sample")
     grid = tuple(group["pressure"].shape[1:])
     arrays = {"pressure": pressure, "phase": phase, "snapshots": snapshots, "snapshot_times": snapshot_times}
+    beam = "box_hu" in group
+    if beam != (box is not None):
+        raise TfusInputError(f"sample {index}: " + ("a beam-frame store needs the sample's box (hu, labels, affine)"
+                                                     if beam else "the store is not beam-frame; do not pass box"))
+    if box is not None:
+        from tfus.pipeline.store.create import as_numpy_affine
+
+        hu, labels, affine = box
+        arrays.update({"box_hu": hu, "box_labels": labels, "box_affine": as_numpy_affine(affine)})
     for name, value in arrays.items():
         if value is None:
             continue

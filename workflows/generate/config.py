@@ -106,6 +106,21 @@ class SimulationConfig(BaseModel):
         return int(self.kwave.get("snapshots", 0)) if self.engine == "kwave" else 0
 
 
+class BoxConfig(BaseModel):
+    """The beam box of ``frame: beam`` datasets (:class:`tfus.pipeline.beam.BeamBox`): mm beyond the aperture
+    radius on each side, behind the apex and past the geometric focus."""
+
+    model_config = _FROZEN
+    lateral_margin_mm: float = Field(10.0, ge=0)
+    behind_mm: float = Field(5.0, ge=0)
+    beyond_focus_mm: float = Field(30.0, ge=0)
+
+    def beam_box(self):
+        from tfus.pipeline.beam import BeamBox
+
+        return BeamBox(self.lateral_margin_mm, self.behind_mm, self.beyond_focus_mm)
+
+
 class SplitConfig(BaseModel):
     """Head-level split: fractions of heads for validation and test (seeded), or explicit head names. Every head is
     in exactly one split."""
@@ -133,6 +148,8 @@ class GenerateConfig(BaseModel):
     transducer: str
     poses: PoseConfig
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
+    frame: Literal["grid", "beam"] = "grid"  # beam: each sample simulated and stored in its beam box
+    box: BoxConfig = Field(default_factory=BoxConfig)
     splits: SplitConfig = Field(default_factory=SplitConfig)
     retries: int = Field(2, ge=0)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)

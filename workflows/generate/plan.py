@@ -40,10 +40,17 @@ def store_spec_for(cfg: GenerateConfig, transducer) -> object:
     from tfus.pipeline.store import StoreSpec
 
     frequency = float(cfg.simulation.frequency_hz or transducer.frequency_hz)
+    beam = {}
+    if cfg.frame == "beam":
+        from tfus.pipeline.beam import CANONICAL_POSE, BeamFrame
+
+        box = cfg.box.beam_box()
+        frame = BeamFrame.from_pose(CANONICAL_POSE, transducer, float(cfg.grid.spacing_mm), box)
+        beam = {"frame": "beam", "box_shape": frame.shape, "box": cfg.box.model_dump(mode="json")}
     return StoreSpec(grid_shape=tuple(cfg.grid.shape), spacing_mm=float(cfg.grid.spacing_mm), frequency_hz=frequency,
                      engines=(cfg.simulation.engine,), transducer=transducer_attrs(transducer),
                      hu_mapping=cfg.simulation.mapping, n_snapshots=cfg.simulation.snapshots,
-                     with_phase=cfg.simulation.with_phase)
+                     with_phase=cfg.simulation.with_phase, **beam)
 
 
 def transducer_attrs(transducer) -> dict:

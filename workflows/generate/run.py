@@ -182,7 +182,8 @@ def _simulate(client, cfg: GenerateConfig, store: Path, group, transducer, summa
                         apex=tuple(map(float, apex[j])), target=tuple(map(float, target[j])), transducer=transducer,
                         engine=sim.engine, device=sim.device, frequency_hz=sim.frequency_hz, mapping=sim.mapping,
                         coupling=sim.coupling, kwave=dict(sim.kwave), with_phase=sim.with_phase,
-                        snapshots=sim.snapshots, threads=threads)
+                        snapshots=sim.snapshots, threads=threads, frame=cfg.frame,
+                        box=cfg.box.model_dump(mode="json"))
              for j in todo]
     t0 = time.perf_counter()
     futures = client.map(simulate_sample, tasks, key=[f"sample-{t.index}" for t in tasks], retries=cfg.retries,

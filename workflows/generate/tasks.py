@@ -94,6 +94,8 @@ class SampleTask:
     with_phase: bool = True
     snapshots: int = 0
     threads: int = 1
+    frame: str = "grid"  # "beam": simulated and stored in the sample's beam box
+    box: dict = field(default_factory=dict)  # BeamBox extents (frame "beam")
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ def simulate_sample(task: SampleTask) -> SampleResult:
     """Read the head, simulate, check and write the sample's fields (never its status)."""
     import socket
 
+    from tfus.pipeline.beam import BeamBox
     from tfus.pipeline.engines.kwave.config import KWaveConfig
     from tfus.pipeline.engines.run import SimulationRequest, run_simulation
     from tfus.pipeline.fields.metrics import field_metrics
@@ -151,26 +154,29 @@ def simulate_sample(task: SampleTask) -> SampleResult:
                      affine=np.asarray(group["head_affine"][h], float), meta={"store_head": h})
     pose = Pose(np.asarray(task.apex, float), np.asarray(task.target, float))
     kwave = KWaveConfig(**task.kwave) if task.engine == "kwave" else None
+    beam = {"frame": "beam", "box": BeamBox(**task.box)} if task.frame == "beam" else {}
     request = SimulationRequest(transducer=task.transducer, pose=pose, head=head, engine=task.engine,
                                 device=task.device, frequency_hz=task.frequency_hz, mapping=task.mapping,
-                                coupling=task.coupling, kwave=kwave)
+                                coupling=task.coupling, kwave=kwave, **beam)
     t1 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:  # reported once by the client, not per worker
         warnings.simplefilter("always")
         result = run_simulation(request)
     t2 = time.perf_counter()
     amp = np.asarray(result.field.amplitude, np.float32)
-    if amp.shape != head.shape:
-        raise RuntimeError(f"sample {task.index}: field shape {amp.shape} differs from the store grid {head.shape}")
+    grid = result.head.shape  # the head grid, or the sample's beam box
+    if amp.shape != grid:
+        raise RuntimeError(f"sample {task.index}: field shape {amp.shape} differs from its grid {grid}")
     if not np.isfinite(amp).all() or not amp.max() > 0:
         raise RuntimeError(f"sample {task.index}: the simulated field is not finite and positive; not written")
     metrics = field_metrics(result.field, result.medium, transducer=result.transducer, pose=pose,
-                            labels=head.labels)
+                            labels=result.head.labels)
     snapshots = result.field.meta.get("snapshots") if task.snapshots else None
     times = result.field.meta.get("snapshot_times_s") if task.snapshots else None
     write_sample_fields(task.store, task.index, amp,
                         phase=np.asarray(result.field.phase, np.float32) if task.with_phase else None,
-                        snapshots=snapshots, snapshot_times=times)
+                        snapshots=snapshots, snapshot_times=times,
+                        box=(result.head.hu, result.head.labels, result.frame.affine) if result.frame else None)
     t3 = time.perf_counter()
     return SampleResult(index=task.index, head_index=h, apex=tuple(map(float, task.apex)),
                         target=tuple(map(float, task.target)), focus=tuple(float(v) for v in metrics["focus_mm"]),
