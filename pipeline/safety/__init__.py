@@ -4,7 +4,7 @@ See ``pipeline/safety/README.md`` for the model, the tissue values and the close
 
 Example:
     >>> from tfus.pipeline.safety import list_protocols, load_protocol
-    >>> "tbtus-zeng2022" in list_protocols(), load_protocol("tbtus-zeng2022").duty_cycle
+    >>> "tbtus-zeng2022" in list_protocols(), round(load_protocol("tbtus-zeng2022").duty_cycle, 6)
     (True, 0.1)
 """
 

@@ -20,7 +20,7 @@ Example:
     >>> medium = AcousticProperties(np.full(p.shape, 1560.0), np.full(p.shape, 1040.0), np.full(p.shape, 1.2), 2.0, "x")
     >>> r = simulate_thermal(p, medium, labels, np.diag([0.5, 0.5, 0.5, 1.0]), 500e3, load_protocol("tbtus-zeng2022"))
     >>> round(r.regions["brain"].max_rise_c, 2), r.hottest_time_s
-    (0.08, 80.0)
+    (0.02, 80.0)
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def heat_deposition(pressure_pa: np.ndarray, medium: AcousticProperties, frequen
         >>> import numpy as np
         >>> from tfus.pipeline.acoustics import AcousticProperties
         >>> m = AcousticProperties(np.full(1, 1500.0), np.full(1, 1000.0), np.full(1, 4.0), 2.0, "x")
-        >>> round(float(heat_deposition(np.array([1e6]), m, 500e3)[0]))  # 1 dB/cm, 33.3 W/cm^2
-        76753
+        >>> round(float(heat_deposition(np.array([1e6]), m, 500e3)[0]))  # 1 dB/cm (11.5 Np/m), 33.3 W/cm^2
+        7675284
     """
     p = np.asarray(pressure_pa, dtype=np.float64)
     if p.shape != medium.shape:

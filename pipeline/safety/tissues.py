@@ -13,7 +13,7 @@ Example:
     >>> from tfus.pipeline.safety.tissues import THERMAL_TISSUES
     >>> brain = THERMAL_TISSUES[4]
     >>> brain.name, round(brain.perfusion_w_m3_k), round(brain.perfusion_length_m * 1e3, 2)
-    ('brain', 37008, 3.71)
+    ('brain', 37011, 3.71)
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def tissue_maps(labels: np.ndarray,
     Example:
         >>> import numpy as np
         >>> cap, k, perf = tissue_maps(np.array([0, 4]))
-        >>> k.tolist(), perf[0]
+        >>> k.tolist(), float(perf[0])
         ([0.6, 0.51], 0.0)
     """
     tissues = THERMAL_TISSUES if tissues is None else tissues
