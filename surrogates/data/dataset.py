@@ -134,8 +134,12 @@ class StoreFieldDataset(Dataset):
             raise IndexError(f"item {i} out of range ({n} samples in split {self.split!r})")
         i = int(i) % n
         s, h = int(self.indices[i]), int(self.heads[i])
-        hu = np.asarray(self.group["hu"][h], np.float32)
-        affine = self.affines[h]
+        if self.spec.frame == "beam":  # the sample's own box: the bowl on its axis, the skull under it
+            hu = np.asarray(self.group["box_hu"][s], np.float32)
+            affine = np.asarray(self.group["box_affine"][s], float)
+        else:
+            hu = np.asarray(self.group["hu"][h], np.float32)
+            affine = self.affines[h]
         pose, flip = self.pose(i), self.mirrored(i)
         if flip:
             hu = mirror_volume(hu)

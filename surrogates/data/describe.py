@@ -72,7 +72,9 @@ def data_description(store: str | Path, n_points: int, n_train_samples: int) -> 
     spec = store_spec(group)
     names = list(group.attrs.get("head_names") or [])
     heads = {s: [names[h] for h in split_heads(group, s)] for s in ("train", "val", "test")}
-    return {"store": str(Path(store).resolve()), "grid_shape": list(spec.grid_shape), "spacing_mm": spec.spacing_mm,
+    # the training fields' grid: the head grid, or in a beam-frame store the beam box (then frame and box say so)
+    return {"store": str(Path(store).resolve()), "grid_shape": list(spec.field_shape), "frame": spec.frame,
+            "box": dict(spec.box), "spacing_mm": spec.spacing_mm,
             "frequency_hz": spec.frequency_hz, "transducer": dict(spec.transducer), "hu_mapping": spec.hu_mapping,
             "n_points": int(n_points), "train_heads": heads["train"], "val_heads": heads["val"],
             "test_heads": heads["test"], "n_train_samples": int(n_train_samples)}
