@@ -51,7 +51,7 @@ class SpeedConfig:
 def _problem(n: int):
     from tfus.pipeline.engines.field import MediumGrid
     from tfus.pipeline.engines.kwave.config import KWaveConfig
-    from tfus.pipeline.engines.kwave.engine import prepare
+    from tfus.pipeline.engines.kwave.problem import prepare
     from tfus.pipeline.transducers import BowlTransducer, Pose
 
     pml = 16

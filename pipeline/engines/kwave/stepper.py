@@ -28,7 +28,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tfus.pipeline.kwave_compat import import_kwave
+from tfus.pipeline.kwave_compat import import_kwave_submodule
+
+_solver = import_kwave_submodule("solvers.kspace_solver")  # k-wave-python's Simulation, imported offline-safe
 
 
 def cpu_threads() -> int:
@@ -77,210 +79,207 @@ def _half(op, shape):
     return op[..., :n_last]
 
 
+class FastSimulation(_solver.Simulation):
+    """k-wave-python's ``Simulation`` with a real-FFT, in-place, O(N)-source time step (see the module docstring);
+    build one with :func:`build_simulation`."""
+
+    def _setup_source_operators(self):  # the source is injected by step() from set_source()
+        self._source_p_ops = [_solver._noop_source] * self.ndim
+        self._source_u_ops = [_solver._noop_source] * self.ndim
+
+    def setup(self):
+        super().setup()
+        xp = self.xp
+        shape = self.grid_shape
+        cdt = np.complex64 if self._dtype == np.float32 else np.complex128
+        self._rfftn, self._irfftn = _fft_backend(xp)
+        self.op_grad_half = [xp.ascontiguousarray(_half(op, shape)).astype(cdt) for op in self.op_grad_list]
+        self.op_div_half = [xp.ascontiguousarray(_half(op, shape)).astype(cdt) for op in self.op_div_list]
+        self.source_kappa_half = (xp.ascontiguousarray(_half(self.source_kappa, shape)).astype(self._dtype)
+                                  if np.ndim(self.source_kappa) else None)
+        self.nabla1_half = None if self.nabla1 is None else _half(self.nabla1, shape).astype(self._dtype)
+        self.nabla2_half = None if self.nabla2 is None else _half(self.nabla2, shape).astype(self._dtype)
+        self.dt_rho0 = (self.dt * self.rho0).astype(self._dtype)
+        if self.tau is not None and np.ndim(self.tau):
+            self.tau = self.tau.astype(self._dtype)
+        if self.eta is not None and np.ndim(self.eta):
+            self.eta = self.eta.astype(self._dtype)
+        self._spec = xp.empty(tuple(shape[:-1]) + (shape[-1] // 2 + 1,), dtype=cdt)
+        self._div = xp.zeros(shape, dtype=self._dtype)
+        self._rho = xp.zeros(shape, dtype=self._dtype)
+        self._has_source = False
+        # The PML profiles are 1 outside their slabs: multiply only the slabs (exactly the same arithmetic).
+        self._slabs = []
+        for i in range(self.ndim):
+            prof = xp.asarray(self.pml_list[i]).ravel()
+            prof_sg = xp.asarray(self.pml_sg_list[i]).ravel()
+            active = np.flatnonzero(np.asarray((prof != 1) | (prof_sg != 1)).get() if xp is not np
+                                    else (prof != 1) | (prof_sg != 1))
+            slabs = []
+            if active.size:
+                n = shape[i]
+                lo = active[active < n // 2]
+                hi = active[active >= n // 2]
+                for part in (lo, hi):
+                    if part.size:
+                        sl = [slice(None)] * self.ndim
+                        sl[i] = slice(int(part.min()), int(part.max()) + 1)
+                        slabs.append(tuple(sl))
+            self._slabs.append(slabs)
+        # Free what the fast step does not use (full-spectrum complex operators).
+        self.op_grad_list = self.op_div_list = None
+        self._fused = xp is np and _fused_available()
+        if self._fused:
+            self._setup_fused(shape)
+        return self
+
+    def _setup_fused(self, shape):
+        import numba
+
+        from tfus.pipeline.engines.kwave import fused
+
+        numba.set_num_threads(min(cpu_threads(), numba.config.NUMBA_NUM_THREADS))
+        dt = self._dtype
+        self._f_dt_over_rho0 = [fused.grid_array(v, shape, dt) for v in self.dt_over_rho0]
+        self._f_dt_rho0 = fused.grid_array(self.dt_rho0, shape, dt)
+        self._f_c0_sq = fused.grid_array(self.c0_sq, shape, dt)
+        self._f_pml_sg = [fused.pml_profiles(self.pml_sg_list[i], i, shape, dt) for i in range(self.ndim)]
+        self._f_pml = [fused.pml_profiles(self.pml_list[i], i, shape, dt) for i in range(self.ndim)]
+        # Stokes absorption (y = 2) folds into the equation of state; power laws keep the FFT path below
+        self._f_stokes = self.tau is not None and self.nabla1_half is None and self.eta is None
+        self._f_tau_rho0 = (fused.grid_array(np.asarray(self.tau, np.float64) * np.asarray(self.rho0, np.float64),
+                                             shape, dt) if self._f_stokes else fused.EMPTY.astype(dt))
+        self._f_empty = np.empty((0, 0, 0), dtype=dt)
+
+    def set_source(self, mask_index, weights, signal, scale):
+        """Additive pressure source: at step n, ``weights * signal(n)`` (Pa) on the flat C-order grid points
+        ``mask_index``; ``scale`` is k-Wave's per-point ``2 dt / (ndim c0 dx)`` factor. The source is one spatial
+        distribution times a scalar signal, so k-Wave's k-space source correction (a linear, time-invariant
+        filter) is applied once here instead of one FFT pair per step."""
+        if not self._is_setup:
+            self.setup()
+        xp = self.xp
+        dense = np.zeros(int(np.prod(self.grid_shape)), dtype=np.float64)
+        np.add.at(dense, np.asarray(mask_index), np.asarray(weights, np.float64) * np.asarray(scale, np.float64))
+        src = xp.asarray(dense.reshape(self.grid_shape), dtype=self._dtype)
+        if self.source_kappa_half is not None:
+            src = self._diff_half(src, self.source_kappa_half)
+        self._src_dense = xp.ascontiguousarray(src.astype(self._dtype))
+        self._src_signal = np.asarray(signal, np.float64)
+        self._has_source = True
+
+    def _diff_half(self, field, op):
+        spec = self._rfftn(field)
+        spec *= op
+        return self._irfftn(spec, self.grid_shape)
+
+    def _source_value(self):
+        if self._has_source and self.t < len(self._src_signal):
+            return self._dtype(self._src_signal[self.t])
+        return None
+
+    def step(self):
+        if not self._is_setup:
+            self.setup()
+        if self.t >= self.Nt:
+            return self
+        if self._fused:
+            self._step_fused()
+        else:
+            self._step_xp()
+        self.t += 1
+        return self
+
+    def _step_fused(self):
+        """CPU: FFTs from scipy.fft, every element-wise update in one fused Numba pass."""
+        from tfus.pipeline.engines.kwave import fused
+
+        shape = self.grid_shape
+        P = self._rfftn(self.p)
+        for i in range(self.ndim):
+            np.multiply(P, self.op_grad_half[i], out=self._spec)
+            grad = self._irfftn(self._spec, shape)
+            fused.velocity(fused.as3d(self.u[i]), fused.as3d(grad), self._f_dt_over_rho0[i],
+                                  *self._f_pml_sg[i])
+        s = self._source_value()
+        source = self._src_dense if s is not None else self._f_empty
+        keep_div = self.tau is not None
+        div_sum = fused.as3d(self._div) if keep_div else self._f_empty
+        for i in range(self.ndim):
+            div = self._diff_half(self.u[i], self.op_div_half[i])
+            fused.density(fused.as3d(self.rho_split[i]), fused.as3d(div), self._f_dt_rho0,
+                                 *self._f_pml[i], div_sum, i == 0, fused.as3d(source),
+                                 self._dtype(0 if s is None else s))
+        rho = self.rho_split
+        rho_z = fused.as3d(rho[2]) if self.ndim == 3 else self._f_empty
+        rho_y = fused.as3d(rho[1])
+        simple = self.tau is None or self._f_stokes
+        fused.state(fused.as3d(self.p), fused.as3d(rho[0]), rho_y, rho_z, self._f_c0_sq,
+                                self._f_tau_rho0, div_sum, self._f_empty if simple else fused.as3d(self._rho))
+        if not simple:  # power-law absorption and dispersion: fractional Laplacians by FFT
+            self._equation_of_state_xp(self._rho)
+
+    def _step_xp(self):
+        """Array-API path (CuPy on GPU, or NumPy without Numba): the same updates as whole-array operations."""
+        xp = self.xp
+        shape = self.grid_shape
+        P = self._rfftn(self.p)
+        for i in range(self.ndim):
+            xp.multiply(P, self.op_grad_half[i], out=self._spec)
+            grad = self._irfftn(self._spec, shape)
+            grad *= self.dt_over_rho0[i]
+            u = self.u[i]
+            pml = self.pml_sg_list[i]
+            for sl in self._slabs[i]:
+                u[sl] *= pml[sl]
+            u -= grad
+            for sl in self._slabs[i]:
+                u[sl] *= pml[sl]
+        need_div = self.tau is not None
+        if need_div:
+            self._div.fill(0)
+        for i in range(self.ndim):
+            div = self._diff_half(self.u[i], self.op_div_half[i])
+            if need_div:
+                self._div += div
+            div *= self.dt_rho0
+            rho = self.rho_split[i]
+            pml = self.pml_list[i]
+            for sl in self._slabs[i]:
+                rho[sl] *= pml[sl]
+            rho -= div
+            for sl in self._slabs[i]:
+                rho[sl] *= pml[sl]
+        s = self._source_value()
+        if s is not None:
+            src = self._src_dense * s
+            for i in range(self.ndim):
+                self.rho_split[i] += src
+        rho = self._rho
+        rho[...] = self.rho_split[0]
+        for r in self.rho_split[1:]:
+            rho += r
+        if self.tau is None:
+            xp.multiply(self.c0_sq, rho, out=self.p)
+        else:
+            self._equation_of_state_xp(rho)
+
+    def _equation_of_state_xp(self, rho):
+        absorb = self.rho0 * self._div
+        if self.nabla1_half is not None:
+            absorb = self._diff_half(absorb, self.nabla1_half)
+        absorb *= self.tau
+        if self.eta is not None:
+            disp = self._diff_half(rho, self.nabla2_half)
+            disp *= self.eta
+            absorb -= disp
+        absorb += rho
+        self.xp.multiply(self.c0_sq, absorb, out=self.p)
+
+
 def build_simulation(kgrid, medium, *, pml_size, pml_alpha, device: str = "cpu", dtype=np.float32):
     """Construct a :class:`FastSimulation` (subclass of k-wave-python's ``Simulation``) for a kWaveGrid with its
     time axis set and a kWaveMedium; the source is added later with :meth:`FastSimulation.set_source`."""
-    import_kwave()
-    from kwave.solvers.kspace_solver import Simulation
-
-    class FastSimulation(Simulation):
-        """k-wave-python's Simulation with a real-FFT, in-place, O(N)-source time step."""
-
-        def _setup_source_operators(self):  # the source is injected by step() from set_source()
-            from kwave.solvers.kspace_solver import _noop_source
-
-            self._source_p_ops = [_noop_source] * self.ndim
-            self._source_u_ops = [_noop_source] * self.ndim
-
-        def setup(self):
-            super().setup()
-            xp = self.xp
-            shape = self.grid_shape
-            cdt = np.complex64 if self._dtype == np.float32 else np.complex128
-            self._rfftn, self._irfftn = _fft_backend(xp)
-            self.op_grad_half = [xp.ascontiguousarray(_half(op, shape)).astype(cdt) for op in self.op_grad_list]
-            self.op_div_half = [xp.ascontiguousarray(_half(op, shape)).astype(cdt) for op in self.op_div_list]
-            self.source_kappa_half = (xp.ascontiguousarray(_half(self.source_kappa, shape)).astype(self._dtype)
-                                      if np.ndim(self.source_kappa) else None)
-            self.nabla1_half = None if self.nabla1 is None else _half(self.nabla1, shape).astype(self._dtype)
-            self.nabla2_half = None if self.nabla2 is None else _half(self.nabla2, shape).astype(self._dtype)
-            self.dt_rho0 = (self.dt * self.rho0).astype(self._dtype)
-            if self.tau is not None and np.ndim(self.tau):
-                self.tau = self.tau.astype(self._dtype)
-            if self.eta is not None and np.ndim(self.eta):
-                self.eta = self.eta.astype(self._dtype)
-            self._spec = xp.empty(tuple(shape[:-1]) + (shape[-1] // 2 + 1,), dtype=cdt)
-            self._div = xp.zeros(shape, dtype=self._dtype)
-            self._rho = xp.zeros(shape, dtype=self._dtype)
-            self._has_source = False
-            # The PML profiles are 1 outside their slabs: multiply only the slabs (exactly the same arithmetic).
-            self._slabs = []
-            for i in range(self.ndim):
-                prof = xp.asarray(self.pml_list[i]).ravel()
-                prof_sg = xp.asarray(self.pml_sg_list[i]).ravel()
-                active = np.flatnonzero(np.asarray((prof != 1) | (prof_sg != 1)).get() if xp is not np
-                                        else (prof != 1) | (prof_sg != 1))
-                slabs = []
-                if active.size:
-                    n = shape[i]
-                    lo = active[active < n // 2]
-                    hi = active[active >= n // 2]
-                    for part in (lo, hi):
-                        if part.size:
-                            sl = [slice(None)] * self.ndim
-                            sl[i] = slice(int(part.min()), int(part.max()) + 1)
-                            slabs.append(tuple(sl))
-                self._slabs.append(slabs)
-            # Free what the fast step does not use (full-spectrum complex operators).
-            self.op_grad_list = self.op_div_list = None
-            self._fused = xp is np and _fused_available()
-            if self._fused:
-                self._setup_fused(shape)
-            return self
-
-        def _setup_fused(self, shape):
-            import numba
-
-            from tfus.pipeline.engines.kwave import fused
-
-            numba.set_num_threads(min(cpu_threads(), numba.config.NUMBA_NUM_THREADS))
-            dt = self._dtype
-            self._f_dt_over_rho0 = [fused.grid_array(v, shape, dt) for v in self.dt_over_rho0]
-            self._f_dt_rho0 = fused.grid_array(self.dt_rho0, shape, dt)
-            self._f_c0_sq = fused.grid_array(self.c0_sq, shape, dt)
-            self._f_pml_sg = [fused.pml_profiles(self.pml_sg_list[i], i, shape, dt) for i in range(self.ndim)]
-            self._f_pml = [fused.pml_profiles(self.pml_list[i], i, shape, dt) for i in range(self.ndim)]
-            # Stokes absorption (y = 2) folds into the equation of state; power laws keep the FFT path below
-            self._f_stokes = self.tau is not None and self.nabla1_half is None and self.eta is None
-            self._f_tau_rho0 = (fused.grid_array(np.asarray(self.tau, np.float64) * np.asarray(self.rho0, np.float64),
-                                                 shape, dt) if self._f_stokes else fused.EMPTY.astype(dt))
-            self._f_empty = np.empty((0, 0, 0), dtype=dt)
-
-        def set_source(self, mask_index, weights, signal, scale):
-            """Additive pressure source: at step n, ``weights * signal(n)`` (Pa) on the flat C-order grid points
-            ``mask_index``; ``scale`` is k-Wave's per-point ``2 dt / (ndim c0 dx)`` factor. The source is one spatial
-            distribution times a scalar signal, so k-Wave's k-space source correction (a linear, time-invariant
-            filter) is applied once here instead of one FFT pair per step."""
-            if not self._is_setup:
-                self.setup()
-            xp = self.xp
-            dense = np.zeros(int(np.prod(self.grid_shape)), dtype=np.float64)
-            np.add.at(dense, np.asarray(mask_index), np.asarray(weights, np.float64) * np.asarray(scale, np.float64))
-            src = xp.asarray(dense.reshape(self.grid_shape), dtype=self._dtype)
-            if self.source_kappa_half is not None:
-                src = self._diff_half(src, self.source_kappa_half)
-            self._src_dense = xp.ascontiguousarray(src.astype(self._dtype))
-            self._src_signal = np.asarray(signal, np.float64)
-            self._has_source = True
-
-        def _diff_half(self, field, op):
-            spec = self._rfftn(field)
-            spec *= op
-            return self._irfftn(spec, self.grid_shape)
-
-        def _source_value(self):
-            if self._has_source and self.t < len(self._src_signal):
-                return self._dtype(self._src_signal[self.t])
-            return None
-
-        def step(self):
-            if not self._is_setup:
-                self.setup()
-            if self.t >= self.Nt:
-                return self
-            if self._fused:
-                self._step_fused()
-            else:
-                self._step_xp()
-            self.t += 1
-            return self
-
-        def _step_fused(self):
-            """CPU: FFTs from scipy.fft, every element-wise update in one fused Numba pass."""
-            from tfus.pipeline.engines.kwave import fused
-
-            shape = self.grid_shape
-            P = self._rfftn(self.p)
-            for i in range(self.ndim):
-                np.multiply(P, self.op_grad_half[i], out=self._spec)
-                grad = self._irfftn(self._spec, shape)
-                fused.velocity(fused.as3d(self.u[i]), fused.as3d(grad), self._f_dt_over_rho0[i],
-                                      *self._f_pml_sg[i])
-            s = self._source_value()
-            source = self._src_dense if s is not None else self._f_empty
-            keep_div = self.tau is not None
-            div_sum = fused.as3d(self._div) if keep_div else self._f_empty
-            for i in range(self.ndim):
-                div = self._diff_half(self.u[i], self.op_div_half[i])
-                fused.density(fused.as3d(self.rho_split[i]), fused.as3d(div), self._f_dt_rho0,
-                                     *self._f_pml[i], div_sum, i == 0, fused.as3d(source),
-                                     self._dtype(0 if s is None else s))
-            rho = self.rho_split
-            rho_z = fused.as3d(rho[2]) if self.ndim == 3 else self._f_empty
-            rho_y = fused.as3d(rho[1])
-            simple = self.tau is None or self._f_stokes
-            fused.state(fused.as3d(self.p), fused.as3d(rho[0]), rho_y, rho_z, self._f_c0_sq,
-                                    self._f_tau_rho0, div_sum, self._f_empty if simple else fused.as3d(self._rho))
-            if not simple:  # power-law absorption and dispersion: fractional Laplacians by FFT
-                self._equation_of_state_xp(self._rho)
-
-        def _step_xp(self):
-            """Array-API path (CuPy on GPU, or NumPy without Numba): the same updates as whole-array operations."""
-            xp = self.xp
-            shape = self.grid_shape
-            P = self._rfftn(self.p)
-            for i in range(self.ndim):
-                xp.multiply(P, self.op_grad_half[i], out=self._spec)
-                grad = self._irfftn(self._spec, shape)
-                grad *= self.dt_over_rho0[i]
-                u = self.u[i]
-                pml = self.pml_sg_list[i]
-                for sl in self._slabs[i]:
-                    u[sl] *= pml[sl]
-                u -= grad
-                for sl in self._slabs[i]:
-                    u[sl] *= pml[sl]
-            need_div = self.tau is not None
-            if need_div:
-                self._div.fill(0)
-            for i in range(self.ndim):
-                div = self._diff_half(self.u[i], self.op_div_half[i])
-                if need_div:
-                    self._div += div
-                div *= self.dt_rho0
-                rho = self.rho_split[i]
-                pml = self.pml_list[i]
-                for sl in self._slabs[i]:
-                    rho[sl] *= pml[sl]
-                rho -= div
-                for sl in self._slabs[i]:
-                    rho[sl] *= pml[sl]
-            s = self._source_value()
-            if s is not None:
-                src = self._src_dense * s
-                for i in range(self.ndim):
-                    self.rho_split[i] += src
-            rho = self._rho
-            rho[...] = self.rho_split[0]
-            for r in self.rho_split[1:]:
-                rho += r
-            if self.tau is None:
-                xp.multiply(self.c0_sq, rho, out=self.p)
-            else:
-                self._equation_of_state_xp(rho)
-
-        def _equation_of_state_xp(self, rho):
-            absorb = self.rho0 * self._div
-            if self.nabla1_half is not None:
-                absorb = self._diff_half(absorb, self.nabla1_half)
-            absorb *= self.tau
-            if self.eta is not None:
-                disp = self._diff_half(rho, self.nabla2_half)
-                disp *= self.eta
-                absorb -= disp
-            absorb += rho
-            self.xp.multiply(self.c0_sq, absorb, out=self.p)
-
     sensor = SimpleNamespace(mask=None, record=("p_final",), record_start_index=None)
     source = SimpleNamespace(p0=0)
     sim = FastSimulation(kgrid, medium, source, sensor, device=device, pml_size=pml_size, pml_alpha=pml_alpha,
