@@ -64,11 +64,11 @@ def extra_names(records: list[dict]) -> list[str]:
 
 
 def _split_heads(group, store: Path, split: str) -> list[int]:
-    from tfus.pipeline.store import read_split
+    from tfus.pipeline.store import SPLIT_NAMES, read_split
 
     heads = read_split(group, split)
     if not heads:
-        sizes = {k: len(v) for k, v in (group.attrs.get("splits") or {}).items()}
+        sizes = {k: len(read_split(group, k)) for k in SPLIT_NAMES}
         raise TfusInputError(f"split {split!r} of {store} has no heads (heads per split: {sizes}); evaluate another "
                              "split with --split")
     return heads

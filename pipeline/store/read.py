@@ -125,7 +125,7 @@ def store_info(path: str | Path) -> dict:
     complete = status == STATUS_CODES["complete"]
     splits = {}
     for name in SPLIT_NAMES:
-        members = list(attrs["splits"].get(name, []))
+        members = read_split(group, name)
         splits[name] = {"heads": len(members), "samples": int(np.isin(heads[complete], members).sum())}
     by_engine = {}
     codes = {v: k for k, v in attrs["engine_codes"].items()}
