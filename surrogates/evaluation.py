@@ -64,13 +64,11 @@ def extra_names(records: list[dict]) -> list[str]:
 
 
 def _split_heads(group, store: Path, split: str) -> list[int]:
-    from tfus.pipeline.store import SPLIT_NAMES
+    from tfus.pipeline.store import SPLIT_NAMES, read_split
 
-    if split not in SPLIT_NAMES:
-        raise TfusInputError(f"unknown split {split!r}; use one of {', '.join(SPLIT_NAMES)}")
-    heads = [int(h) for h in (group.attrs.get("splits") or {}).get(split, [])]
+    heads = read_split(group, split)
     if not heads:
-        sizes = {k: len(v) for k, v in (group.attrs.get("splits") or {}).items()}
+        sizes = {k: len(read_split(group, k)) for k in SPLIT_NAMES}
         raise TfusInputError(f"split {split!r} of {store} has no heads (heads per split: {sizes}); evaluate another "
                              "split with --split")
     return heads
@@ -98,11 +96,10 @@ def evaluate(run: str | Path, store: str | Path, split: str = "test", device: st
             simulated with a transducer or frequency the model was not trained for.
     """
     from tfus.pipeline.head.labels import Label
-    from tfus.pipeline.store import SampleStore, open_store, split_samples, store_spec
+    from tfus.pipeline.store import SampleStore, open_store, read_transducer, split_samples, store_spec
     from tfus.pipeline.transducers import Pose
     from tfus.surrogates.inference import Predictor, resolve_device
     from tfus.surrogates.metrics import aggregate, sample_metrics
-    from tfus.surrogates.trained import store_bowl
 
     resolve_device(device)
     store = Path(store)
@@ -114,7 +111,7 @@ def evaluate(run: str | Path, store: str | Path, split: str = "test", device: st
                              f"{total} samples recorded for them); finish `tfus generate` or pick another split")
     spec = store_spec(group)
     names = list(group.attrs.get("head_names", []))
-    transducer = store_bowl(spec.transducer, spec.frequency_hz)
+    transducer = read_transducer(group)
     predictor = predictor or Predictor.from_checkpoint(run, device=device)
     predictor.check_transducer(transducer)
     samples = SampleStore(store, split)

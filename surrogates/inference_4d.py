@@ -56,8 +56,8 @@ class Sep4dPredictor(Predictor):
     def _predict_padded(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
                         snapshot_times: Sequence[float] | None
                         ) -> tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]:
+        from tfus.pipeline.fields import peak_abs
         from tfus.surrogates.data.wave_inputs import snapshot_inputs, to_model_axes
-        from tfus.surrogates.time_resolved import peak_abs
         from tfus.surrogates.training.sep4d_adapter import snapshots_pascal
         from tfus.surrogates.windows import sliding_window_fields
 
@@ -88,7 +88,7 @@ class Sep4dPredictor(Predictor):
         return peak_abs(snaps), windows, snaps, times
 
     def reference_field(self, item: Mapping) -> np.ndarray:
-        from tfus.surrogates.time_resolved import peak_abs
+        from tfus.pipeline.fields import peak_abs
 
         if "snapshots" not in item:
             raise TfusInputError("the store holds no snapshots; evaluate a time-resolved model on a store generated "
@@ -101,7 +101,8 @@ class Sep4dPredictor(Predictor):
         return {"snapshot_times": np.asarray(item["snapshot_times"], float)}
 
     def extra_metrics(self, pred: Prediction, item: Mapping) -> dict[str, float]:
-        from tfus.surrogates.time_resolved import mechanical_index, peak_negative, time_rel_l2_percent
+        from tfus.pipeline.fields import mechanical_index, peak_negative
+        from tfus.surrogates.metrics import time_rel_l2_percent
 
         true = np.asarray(item["snapshots"], np.float64)
         pnp_pred, pnp_true = float(peak_negative(pred.snapshots).max()), float(peak_negative(true).max())

@@ -11,7 +11,12 @@ metrics), single samples of shape ``(*S)``; world geometry comes from ``affine``
 * ``focal_dice``, ``focal_iou``: overlap of the -6 dB focal regions, each the voxels above half its own maximum
   (``level`` 0.5, as :mod:`tfus.pipeline.validation.beam_metrics`) connected (faces, edges or corners) to its
   maximum (``connected=False``: every voxel above the level);
-* ``focal_volume_error_percent``: ``100 |V_hat - V| / V`` of those regions (``focal_volume_mm3`` gives ``V``).
+* ``focal_volume_error_percent``: ``100 |V_hat - V| / V`` of those regions;
+* ``time_rel_l2_percent`` (time-resolved models): ``100 ||p_hat(t, x) - p(t, x)|| / ||p||`` over all snapshots and
+  voxels.
+
+The physics of one field (the -6 dB focal region and its volume, the mechanical index, Isppa, peak maps of
+snapshots) lives in :mod:`tfus.pipeline.fields.metrics`; this module compares a prediction with its target.
 
 With a ``mask`` (the head's intracranial voxels, label BRAIN), :func:`sample_metrics` adds the same two focal numbers
 read inside it: ``focal_error_brain_mm`` (distance between the intracranial maxima) and ``peak_error_brain_percent``
@@ -45,14 +50,14 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
-from scipy import ndimage
 
 from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.fields.metrics import focal_region, voxel_affine
 from tfus.pipeline.validation.beam_metrics import LEVEL_6DB
 
 __all__ = ["MASKED_METRIC_NAMES", "METRIC_NAMES", "aggregate", "batch_metrics", "focal_dice", "focal_error_mm",
-           "focal_iou", "focal_region", "focal_volume_error_percent", "focal_volume_mm3", "peak_error_percent",
-           "rel_l2_log_percent", "rel_l2_percent", "sample_metrics", "voxel_affine"]
+           "focal_iou", "focal_volume_error_percent", "peak_error_percent", "rel_l2_log_percent", "rel_l2_percent",
+           "sample_metrics", "time_rel_l2_percent"]
 
 METRIC_NAMES = ("rel_l2_percent", "rel_l2_log_percent", "focal_error_mm", "peak_error_percent", "focal_dice",
                 "focal_iou", "focal_volume_error_percent")
@@ -71,17 +76,6 @@ def _pair(pred, true) -> tuple[np.ndarray, np.ndarray]:
     if p.shape != t.shape:
         raise TfusInputError(f"predicted field {p.shape} and reference {t.shape} differ in shape; resample first")
     return p, t
-
-
-def voxel_affine(ndim: int, spacing: float | Sequence[float] = 1.0, affine=None) -> np.ndarray:
-    """The ``(ndim+1) x (ndim+1)`` voxel -> world affine: ``affine`` if given, else ``diag(spacing)``."""
-    if affine is not None:
-        a = np.asarray(affine, float)
-        if a.shape != (ndim + 1, ndim + 1):
-            raise TfusInputError(f"a {ndim}D field needs a {ndim + 1}x{ndim + 1} affine, got {a.shape}")
-        return a
-    steps = np.broadcast_to(np.asarray(spacing, float), (ndim,))
-    return np.diag([*steps, 1.0])
 
 
 def rel_l2_percent(pred, true) -> float:
@@ -143,18 +137,6 @@ def peak_error_percent(pred, true, mask=None) -> float:
     return _peak_error(p, t, _mask(mask, p.shape))
 
 
-def focal_region(field, level: float = LEVEL_6DB, connected: bool = True) -> np.ndarray:
-    """Boolean mask of the voxels above ``level`` times the maximum (connected to the maximum when asked)."""
-    f = _array(field)
-    mask = f > level * f.max()
-    peak = np.unravel_index(np.argmax(f), f.shape)
-    mask[peak] = True
-    if not connected:
-        return mask
-    comp, _ = ndimage.label(mask, structure=ndimage.generate_binary_structure(f.ndim, f.ndim))
-    return comp == comp[peak]
-
-
 def _overlap(pred, true, level: float, connected: bool) -> tuple[int, int, int]:
     p, t = _pair(pred, true)
     mp, mt = focal_region(p, level, connected), focal_region(t, level, connected)
@@ -173,18 +155,25 @@ def focal_iou(pred, true, level: float = LEVEL_6DB, connected: bool = True) -> f
     return inter / (a + b - inter)
 
 
-def focal_volume_mm3(field, spacing: float | Sequence[float] = 1.0, affine=None, level: float = LEVEL_6DB,
-                     connected: bool = True) -> float:
-    """Volume (mm^3; mm^2 for 2D fields) of the -6 dB focal region."""
-    f = _array(field)
-    a = voxel_affine(f.ndim, spacing, affine)
-    return float(np.count_nonzero(focal_region(f, level, connected)) * abs(np.linalg.det(a[: f.ndim, : f.ndim])))
-
-
 def focal_volume_error_percent(pred, true, level: float = LEVEL_6DB, connected: bool = True) -> float:
     """``100 |V_pred - V_true| / V_true`` of the -6 dB focal regions (the voxel volume cancels)."""
     _, a, b = _overlap(pred, true, level, connected)
     return 100 * abs(a - b) / b
+
+
+def time_rel_l2_percent(pred, true) -> float:
+    """``100 ||pred - true|| / ||true||`` over every snapshot and voxel (float64; numpy arrays or torch tensors).
+
+    Example:
+        >>> p = np.ones((4, 3, 3))
+        >>> round(time_rel_l2_percent(1.1 * p, p), 6)
+        10.0
+    """
+    p = pred.detach().double().cpu().numpy() if hasattr(pred, "detach") else np.asarray(pred, np.float64)
+    t = true.detach().double().cpu().numpy() if hasattr(true, "detach") else np.asarray(true, np.float64)
+    if p.shape != t.shape:
+        raise ValueError(f"predicted snapshots {p.shape} and reference {t.shape} differ in shape")
+    return float(100 * np.linalg.norm(p - t) / np.linalg.norm(t))
 
 
 def sample_metrics(pred, true, spacing: float | Sequence[float] = 1.0, affine=None, level: float = LEVEL_6DB,

@@ -24,33 +24,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.store import bowl_from_record
 from tfus.pipeline.transducers import BowlTransducer
 
-__all__ = ["FREQUENCY_TOL_REL", "GEOMETRY_TOL_MM", "GEOMETRY_TOL_REL", "TrainedData", "store_bowl"]
+__all__ = ["FREQUENCY_TOL_REL", "GEOMETRY_TOL_MM", "GEOMETRY_TOL_REL", "TrainedData"]
 
 GEOMETRY_TOL_MM = 0.5  #: radius / aperture may differ by max(this, GEOMETRY_TOL_REL * value)
 GEOMETRY_TOL_REL = 0.01
 FREQUENCY_TOL_REL = 0.01  #: relative frequency tolerance
-
-
-def store_bowl(attrs: Mapping[str, Any], frequency_hz: float | None = None) -> BowlTransducer:
-    """The bowl of a store's (or checkpoint's) ``transducer`` record as the dataset sees it
-    (:func:`tfus.surrogates.data.describe.store_transducer`), at the simulated ``frequency_hz`` (a dataset config
-    may override the preset's frequency; the store spec records the one simulated).
-
-    Example:
-        >>> store_bowl({"name": "b", "radius_of_curvature_mm": 30, "aperture_mm": 20, "frequency_hz": 2.5e5},
-        ...            frequency_hz=2.25e5).frequency_hz
-        225000.0
-    """
-    from tfus.surrogates.data.describe import store_transducer
-
-    bowl = store_transducer(attrs)
-    return bowl if frequency_hz is None else replace(bowl, frequency_hz=float(frequency_hz))
 
 
 def _close(a: float, b: float, rel: float, absolute: float = 0.0) -> bool:
@@ -104,7 +89,7 @@ class TrainedData:
 
     def transducer(self) -> BowlTransducer:
         """The trained transducer at the trained frequency."""
-        return store_bowl(self.transducer_attrs, self.frequency_hz)
+        return bowl_from_record(self.transducer_attrs, self.frequency_hz)
 
     @property
     def trained_amplitude_pa(self) -> float | None:

@@ -90,14 +90,21 @@ def make_store(path: Path, predictor: Predictor, n_heads: int = 3, shifts=None, 
     """A store on the tiny grid: head 0 train, the others test; one sample per head and pose in :data:`POSES`,
     each field the predictor's own prediction (``roll={sample: voxels}`` shifts a field along x). Samples in
     ``pending`` are left unwritten, those in ``failed`` marked failed."""
-    from tfus.pipeline.store import SampleRecord, StoreSpec, create_store, mark_samples, write_head, write_sample_fields
-    from tfus.surrogates.trained import store_bowl
+    from tfus.pipeline.store import (
+        SampleRecord,
+        StoreSpec,
+        bowl_from_record,
+        create_store,
+        mark_samples,
+        write_head,
+        write_sample_fields,
+    )
 
     spec = StoreSpec(grid_shape=GRID, spacing_mm=SPACING, frequency_hz=5e5, transducer=TRANSDUCER, with_phase=False)
     n = n_heads * len(POSES)
     group = create_store(path, spec, head_names=[f"head{h}" for h in range(n_heads)], n_samples=n,
                          splits={"train": [0], "test": list(range(1, n_heads))}, creation_config={"test": True})
-    bowl = store_bowl(TRANSDUCER, 5e5)
+    bowl = bowl_from_record(TRANSDUCER, 5e5)
     records = []
     for h in range(n_heads):
         shift = (shifts or {}).get(h, (0.0, 0.0, 0.0))

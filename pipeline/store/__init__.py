@@ -17,7 +17,17 @@ Example:
 from tfus.pipeline.store.bowl_fit import BowlFit, fit_bowl, fit_sphere
 from tfus.pipeline.store.create import create_store, finalize_store, open_store, store_spec
 from tfus.pipeline.store.lock import StoreLock
-from tfus.pipeline.store.read import SampleStore, complete_indices, sample_status, split_samples, store_info
+from tfus.pipeline.store.read import (
+    DEFAULT_SOURCE_AMPLITUDE_PA,
+    SampleStore,
+    bowl_from_record,
+    complete_indices,
+    read_split,
+    read_transducer,
+    sample_status,
+    split_samples,
+    store_info,
+)
 from tfus.pipeline.store.schema import (
     ENGINE_CODES,
     SCHEMA_NAME,
@@ -30,8 +40,9 @@ from tfus.pipeline.store.validate import validate_store
 from tfus.pipeline.store.write import SampleRecord, mark_samples, write_head, write_sample_fields
 
 __all__ = [
-    "ENGINE_CODES", "SCHEMA_NAME", "SCHEMA_VERSION", "SPLIT_NAMES", "STATUS_CODES", "BowlFit", "SampleRecord",
-    "SampleStore", "StoreLock", "StoreSpec", "complete_indices", "create_store", "finalize_store", "fit_bowl",
-    "fit_sphere", "mark_samples", "open_store", "sample_status", "split_samples", "store_info", "store_spec",
-    "validate_store", "write_head", "write_sample_fields",
+    "DEFAULT_SOURCE_AMPLITUDE_PA", "ENGINE_CODES", "SCHEMA_NAME", "SCHEMA_VERSION", "SPLIT_NAMES", "STATUS_CODES",
+    "BowlFit", "SampleRecord", "SampleStore", "StoreLock", "StoreSpec", "bowl_from_record", "complete_indices",
+    "create_store", "finalize_store", "fit_bowl", "fit_sphere", "mark_samples", "open_store", "read_split",
+    "read_transducer", "sample_status", "split_samples", "store_info", "store_spec", "validate_store", "write_head",
+    "write_sample_fields",
 ]

@@ -1,15 +1,22 @@
-"""Reading a store: sample status, a summary (:func:`store_info`) and :class:`SampleStore`, a picklable per-sample
-reader for training (surrogates) that yields numpy arrays of complete samples only.
+"""Reading a store: sample status, the store facts other packages need (the heads of a split, :func:`read_split`;
+the simulated bowl, :func:`read_transducer` / :func:`bowl_from_record`), a summary (:func:`store_info`) and
+:class:`SampleStore`, a picklable per-sample reader for training (surrogates) that yields numpy arrays of complete
+samples only.
 
 Example:
-    >>> from tfus.pipeline.store import SampleStore
+    >>> from tfus.pipeline.store import SampleStore, read_split, read_transducer
+    >>> read_split("dataset.zarr", "test"), read_transducer("dataset.zarr").frequency_hz   # doctest: +SKIP
+    ([3, 7], 500000.0)
     >>> ds = SampleStore("dataset.zarr", split="train")   # doctest: +SKIP
     >>> item = ds[0]; item["pressure"].shape, item["hu"].shape   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import zarr
@@ -17,6 +24,10 @@ import zarr
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store.create import open_store, store_spec
 from tfus.pipeline.store.schema import SPLIT_NAMES, STATUS_CODES
+from tfus.pipeline.transducers.bowl import BowlTransducer
+
+#: source amplitude assumed when a store's transducer record has none (TFUScapes); it does not enter model inputs.
+DEFAULT_SOURCE_AMPLITUDE_PA = 6e4
 
 
 def sample_status(group: zarr.Group) -> np.ndarray:
@@ -29,11 +40,67 @@ def complete_indices(group: zarr.Group) -> np.ndarray:
     return np.flatnonzero(sample_status(group) == STATUS_CODES["complete"])
 
 
+def _group(store: str | Path | zarr.Group) -> zarr.Group:
+    return store if isinstance(store, zarr.Group) else open_store(store)
+
+
+def read_split(store: str | Path | zarr.Group, split: str) -> list[int]:
+    """Head indices of ``split`` (train / val / test) of a store (path or open group); empty when it has none.
+
+    Raises:
+        TfusInputError: ``split`` is not one of train, val, test.
+
+    Example:
+        >>> read_split("dataset.zarr", "val")   # doctest: +SKIP
+        [2]
+    """
+    if split not in SPLIT_NAMES:
+        raise TfusInputError(f"unknown split {split!r}; use one of {', '.join(SPLIT_NAMES)}")
+    return [int(h) for h in dict(_group(store).attrs.get("splits") or {}).get(split, [])]
+
+
+def bowl_from_record(record: Mapping[str, Any], frequency_hz: float | None = None) -> BowlTransducer:
+    """The bowl of a store's (or a checkpoint's) ``transducer`` record, at ``frequency_hz`` when given (a dataset
+    config may override the preset's frequency; the store spec records the one simulated).
+
+    The record names the aperture ``aperture_mm`` or ``aperture_diameter_mm``; a missing name becomes ``store`` and
+    a missing source amplitude :data:`DEFAULT_SOURCE_AMPLITUDE_PA`.
+
+    Raises:
+        TfusInputError: the record lacks the radius of curvature, the aperture or the frequency.
+
+    Example:
+        >>> bowl_from_record({"name": "b", "radius_of_curvature_mm": 30, "aperture_mm": 20, "frequency_hz": 2.5e5},
+        ...                  frequency_hz=2.25e5).frequency_hz
+        225000.0
+    """
+    t = dict(record or {})
+    aperture = t.get("aperture_mm", t.get("aperture_diameter_mm"))
+    missing = [k for k, v in (("radius_of_curvature_mm", t.get("radius_of_curvature_mm")), ("aperture_mm", aperture),
+                              ("frequency_hz", t.get("frequency_hz"))) if v is None]
+    if missing:
+        raise TfusInputError(f"the store's transducer attribute lacks {', '.join(missing)}; the store cannot feed a "
+                             "surrogate (re-create or re-import it)")
+    bowl = BowlTransducer(str(t.get("name") or "store"), t["radius_of_curvature_mm"], aperture, t["frequency_hz"],
+                          t.get("source_amplitude_pa") or DEFAULT_SOURCE_AMPLITUDE_PA)
+    return bowl if frequency_hz is None else replace(bowl, frequency_hz=float(frequency_hz))
+
+
+def read_transducer(store: str | Path | zarr.Group) -> BowlTransducer:
+    """The bowl a store (path or open group) was simulated with, at the simulated frequency (:func:`bowl_from_record`
+    of its ``transducer`` record and spec).
+
+    Example:
+        >>> read_transducer("dataset.zarr").radius_of_curvature_mm   # doctest: +SKIP
+        64.0
+    """
+    spec = store_spec(_group(store))
+    return bowl_from_record(spec.transducer, spec.frequency_hz)
+
+
 def split_samples(group: zarr.Group, split: str) -> np.ndarray:
     """Indices of the complete samples whose head is in ``split`` (train / val / test)."""
-    if split not in SPLIT_NAMES:
-        raise TfusInputError(f"unknown split {split!r}; use one of {list(SPLIT_NAMES)}")
-    heads = np.asarray(group.attrs["splits"].get(split, []), dtype=np.int64)
+    heads = np.asarray(read_split(group, split), dtype=np.int64)
     done = complete_indices(group)
     return done[np.isin(np.asarray(group["head_index"][:])[done], heads)]
 
@@ -58,7 +125,7 @@ def store_info(path: str | Path) -> dict:
     complete = status == STATUS_CODES["complete"]
     splits = {}
     for name in SPLIT_NAMES:
-        members = list(attrs["splits"].get(name, []))
+        members = read_split(group, name)
         splits[name] = {"heads": len(members), "samples": int(np.isin(heads[complete], members).sum())}
     by_engine = {}
     codes = {v: k for k, v in attrs["engine_codes"].items()}

@@ -8,13 +8,7 @@ Example:
     [64, 64]
 """
 
-from tfus.pipeline.transducers.bowl import (
-    BowlTransducer,
-    allowed_keys,
-    list_presets,
-    load_transducer,
-    transducer_from_dict,
-)
+from tfus.pipeline.transducers.bowl import BowlTransducer, allowed_keys, list_presets, load_transducer
 from tfus.pipeline.transducers.pose import Pose, bowl_local_points, bowl_surface_points, orthonormal_frame
 from tfus.pipeline.transducers.sampler import CSV_COLUMNS, SampledPose, poses_to_csv, read_poses_csv, sample_poses
 from tfus.pipeline.transducers.scalp import (
@@ -31,5 +25,5 @@ __all__ = [
     "CSV_COLUMNS", "BowlTransducer", "Pose", "SampledPose", "ScalpSurface", "allowed_keys", "bowl_local_points",
     "bowl_surface_points", "brain_centroid", "cranium_mask", "list_presets", "load_transducer", "orthonormal_frame",
     "poses_to_csv", "ray_reaches_brain", "read_poses_csv", "sample_poses", "scalp_surface", "solid_head_mask",
-    "surface_normals", "transducer_from_dict",
+    "surface_normals",
 ]

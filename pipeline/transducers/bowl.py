@@ -116,8 +116,53 @@ class BowlTransducer:
         return self.source_amplitude_pa / (density_kg_m3 * sound_speed_m_s)
 
     def to_dict(self) -> dict:
-        """Plain dict with the YAML keys (round-trips through :func:`transducer_from_dict`)."""
+        """Plain dict with the YAML keys (round-trips through :meth:`from_dict`).
+
+        Example:
+            >>> bowl = BowlTransducer("demo", 30.0, 30.0, 5e5, 6e4)
+            >>> BowlTransducer.from_dict(bowl.to_dict()) == bowl
+            True
+        """
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object, *, default_name: str = "", origin: str = "transducer") -> BowlTransducer:
+        """Build a bowl from a mapping with the YAML keys (parsed YAML, :meth:`to_dict`), with one-line errors
+        naming the bad key.
+
+        Numbers written as strings (PyYAML reads ``5e5`` without a dot as text) are accepted when they parse as
+        floats; a missing or null ``name`` becomes ``default_name``.
+
+        Example:
+            >>> BowlTransducer.from_dict({"radius_of_curvature_mm": 30, "aperture_diameter_mm": 20,
+            ...                           "frequency_hz": "5e5", "source_amplitude_pa": 6e4}, default_name="b").name
+            'b'
+        """
+        if not isinstance(data, dict):
+            raise TfusInputError(f"{origin}: expected a mapping of keys such as radius_of_curvature_mm, got "
+                                 f"{type(data).__name__}; see data/transducers/itrusst-sc1.yaml for the format")
+        allowed = allowed_keys()
+        unknown = [str(k) for k in data if k not in allowed]
+        if unknown:
+            raise TfusInputError(f"{origin}: unknown key {unknown[0]!r}; allowed keys: {', '.join(allowed)}")
+        missing = [k for k in _required_keys() if k not in data]
+        if missing:
+            raise TfusInputError(f"{origin}: missing key {missing[0]!r}; required keys: {', '.join(_required_keys())}")
+        values = dict(data)
+        values.setdefault("name", default_name)
+        for key in _NUMERIC:
+            value = values[key]
+            if isinstance(value, str):
+                try:
+                    values[key] = float(value)
+                except ValueError:
+                    raise TfusInputError(f"{origin}: {key} must be a number, got {value!r}") from None
+        for key in ("description", "source"):
+            if values.get(key) is None:
+                values[key] = ""
+        if values["name"] is None:
+            values["name"] = default_name
+        return cls(**values)
 
 
 def allowed_keys() -> tuple[str, ...]:
@@ -127,38 +172,6 @@ def allowed_keys() -> tuple[str, ...]:
 
 def _required_keys() -> tuple[str, ...]:
     return _NUMERIC
-
-
-def transducer_from_dict(data: object, *, default_name: str = "", origin: str = "transducer") -> BowlTransducer:
-    """Build a :class:`BowlTransducer` from a mapping (parsed YAML), with one-line errors naming the bad key.
-
-    Numbers written as strings (PyYAML reads ``5e5`` without a dot as text) are accepted when they parse as floats.
-    """
-    if not isinstance(data, dict):
-        raise TfusInputError(f"{origin}: expected a mapping of keys such as radius_of_curvature_mm, got "
-                             f"{type(data).__name__}; see data/transducers/itrusst-sc1.yaml for the format")
-    allowed = allowed_keys()
-    unknown = [str(k) for k in data if k not in allowed]
-    if unknown:
-        raise TfusInputError(f"{origin}: unknown key {unknown[0]!r}; allowed keys: {', '.join(allowed)}")
-    missing = [k for k in _required_keys() if k not in data]
-    if missing:
-        raise TfusInputError(f"{origin}: missing key {missing[0]!r}; required keys: {', '.join(_required_keys())}")
-    values = dict(data)
-    values.setdefault("name", default_name)
-    for key in _NUMERIC:
-        value = values[key]
-        if isinstance(value, str):
-            try:
-                values[key] = float(value)
-            except ValueError:
-                raise TfusInputError(f"{origin}: {key} must be a number, got {value!r}") from None
-    for key in ("description", "source"):
-        if values.get(key) is None:
-            values[key] = ""
-    if values["name"] is None:
-        values["name"] = default_name
-    return BowlTransducer(**values)
 
 
 def list_presets() -> list[str]:
@@ -203,4 +216,4 @@ def load_transducer(name_or_path: str | Path) -> BowlTransducer:
         raise TfusInputError(f"{path}: not valid YAML{line}; fix the syntax") from err
     except (OSError, UnicodeDecodeError) as err:
         raise TfusInputError(f"cannot read transducer file {path} ({type(err).__name__}); check the path") from err
-    return transducer_from_dict(data, default_name=path.stem, origin=str(path))
+    return BowlTransducer.from_dict(data, default_name=path.stem, origin=str(path))

@@ -30,13 +30,12 @@ import zarr
 from torch.utils.data import Dataset
 
 from tfus.pipeline.errors import TfusInputError
-from tfus.pipeline.store import SPLIT_NAMES, open_store, split_samples, store_spec
+from tfus.pipeline.store import SPLIT_NAMES, open_store, read_split, read_transducer, split_samples, store_spec
 from tfus.pipeline.transducers import Pose
 from tfus.surrogates.data.augment import mirror_pose, mirror_volume
-from tfus.surrogates.data.describe import fit_normalization, split_heads
+from tfus.surrogates.data.describe import fit_normalization
 from tfus.surrogates.data.inputs import model_inputs
 from tfus.surrogates.normalization import Normalization
-from tfus.surrogates.trained import store_bowl
 
 __all__ = ["StoreFieldDataset"]
 
@@ -80,7 +79,7 @@ class StoreFieldDataset(Dataset):
             raise TfusInputError(f"n_points must be >= 1, got {n_points}")
         group = open_store(self.path)
         self.spec = store_spec(group)
-        heads = split_heads(group, self.split)
+        heads = read_split(group, self.split)
         if not heads:
             raise TfusInputError(f"split {self.split!r} of {self.path} has no heads; give the store a "
                                  f"{self.split} split (`tfus generate` splits: / `--splits`) or choose another split")
@@ -93,7 +92,7 @@ class StoreFieldDataset(Dataset):
         self.apex = np.asarray(group["apex"][:], float)[self.indices]
         self.target = np.asarray(group["target"][:], float)[self.indices]
         self.affines = np.asarray(group["head_affine"][:], float)
-        self.transducer = store_bowl(self.spec.transducer, self.spec.frequency_hz)  # at the simulated frequency
+        self.transducer = read_transducer(group)  # at the simulated frequency
         self._group: zarr.Group | None = group
         self._pid = os.getpid()
 

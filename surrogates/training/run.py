@@ -25,11 +25,11 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.io import atomic_write_text
-from tfus.pipeline.store import open_store, split_samples
+from tfus.pipeline.store import open_store, read_split, split_samples
 from tfus.pipeline.version import versions
 from tfus.surrogates.checkpoint import load_checkpoint, save_checkpoint
 from tfus.surrogates.data.dataset import StoreFieldDataset
-from tfus.surrogates.data.describe import data_description, split_heads
+from tfus.surrogates.data.describe import data_description
 from tfus.surrogates.normalization import Normalization
 from tfus.surrogates.registry import build_model_with_config, model_names
 from tfus.surrogates.training.adapter import adapter_class, adapter_for, enable_gradient_checkpointing
@@ -196,7 +196,7 @@ def _val_dataset(store: Path, cfg: TrainConfig, n_points: int, norm: Normalizati
     if cfg.val_split is None:
         return None
     group = open_store(store)
-    if not split_heads(group, cfg.val_split) or split_samples(group, cfg.val_split).size == 0:
+    if not read_split(group, cfg.val_split) or split_samples(group, cfg.val_split).size == 0:
         say(f"no complete {cfg.val_split} samples in {store}: no validation, best.pt follows the training loss")
         return None
     return adapter_class(cfg.model_name).dataset(store, cfg.val_split, n_points, norm, augment=False, seed=cfg.seed,

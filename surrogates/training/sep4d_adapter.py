@@ -44,11 +44,12 @@ import torch
 from torch import nn
 
 from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.fields import peak_abs
 from tfus.surrogates.data.snapshots import StoreSnapshotDataset
 from tfus.surrogates.data.wave_inputs import to_model_axes
 from tfus.surrogates.losses import LossConfig, focal_weights
+from tfus.surrogates.metrics import time_rel_l2_percent
 from tfus.surrogates.normalization import Normalization
-from tfus.surrogates.time_resolved import peak_abs, time_rel_l2_percent
 from tfus.surrogates.training.adapter import VAL_METRICS, ModelAdapter, register_adapter
 
 __all__ = ["Sep4dAdapter", "gradient_energy", "relative_gradient_loss", "snapshots_pascal"]

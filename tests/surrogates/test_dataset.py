@@ -13,11 +13,11 @@ from synthetic_store import GRID, SHIFT, TRANSDUCER, build_store
 from torch.utils.data import DataLoader
 
 from tfus.pipeline.errors import TfusInputError
-from tfus.pipeline.store import open_store
+from tfus.pipeline.store import bowl_from_record, open_store
 from tfus.pipeline.transducers import Pose
 from tfus.surrogates.data.augment import mirror_matrix, mirror_pose
 from tfus.surrogates.data.dataset import StoreFieldDataset
-from tfus.surrogates.data.describe import data_description, fit_normalization, split_peaks, store_transducer
+from tfus.surrogates.data.describe import data_description, fit_normalization, split_peaks
 from tfus.surrogates.data.inputs import model_inputs
 from tfus.surrogates.normalization import Normalization
 
@@ -52,7 +52,7 @@ def test_items_follow_the_contract_and_return_to_pascal(store):
     back = norm.to_pascal(item["target"][0].double(), item["log_peak"].double())
     assert torch.allclose(back, torch.from_numpy(pressure).double(), rtol=1e-4, atol=1e-3 * pressure.max())
     # inputs are exactly what evaluation / predict prepare
-    x = model_inputs(np.asarray(group["hu"][1]), np.asarray(group["head_affine"][1]), store_transducer(TRANSDUCER),
+    x = model_inputs(np.asarray(group["hu"][1]), np.asarray(group["head_affine"][1]), bowl_from_record(TRANSDUCER),
                      Pose(group["apex"][3], group["target"][3]), norm, 32)
     assert np.array_equal(item["ct"].numpy(), x.ct) and np.array_equal(item["points"].numpy(), x.points)
 

@@ -12,10 +12,10 @@ from inference_helpers import GRID, POSES, SPACING, TRANSDUCER, make_head, tiny_
 
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.io import resample_to
+from tfus.pipeline.store import bowl_from_record
 from tfus.pipeline.transducers import Pose
 from tfus.surrogates.data.points import transducer_points
 from tfus.surrogates.inference import Predictor
-from tfus.surrogates.trained import store_bowl
 from tfus.surrogates.windows import pad_to_shape, sliding_window_fields, window_points
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def bowl():
-    return store_bowl(TRANSDUCER, 5e5)
+    return bowl_from_record(TRANSDUCER, 5e5)
 
 
 def test_prediction_is_pascal_on_the_head_grid(predictor, bowl):

@@ -11,8 +11,8 @@ import math
 import pytest
 import torch
 
+from tfus.surrogates.metrics import time_rel_l2_percent
 from tfus.surrogates.registry import build_model
-from tfus.surrogates.time_resolved import time_rel_l2_percent
 from tfus.surrogates.training.sep4d_adapter import Sep4dAdapter
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.fields import focal_region, focal_volume_mm3
 from tfus.surrogates.metrics import (
     METRIC_NAMES,
     aggregate,
@@ -17,9 +18,7 @@ from tfus.surrogates.metrics import (
     focal_dice,
     focal_error_mm,
     focal_iou,
-    focal_region,
     focal_volume_error_percent,
-    focal_volume_mm3,
     peak_error_percent,
     rel_l2_log_percent,
     rel_l2_percent,

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.fields import mechanical_index, peak_abs, peak_negative, peak_positive
 from tfus.pipeline.transducers import BowlTransducer, Pose
 from tfus.surrogates.data.wave_inputs import (
     C_WATER_M_S,
@@ -20,14 +21,8 @@ from tfus.surrogates.data.wave_inputs import (
     source_envelope,
     to_model_axes,
 )
+from tfus.surrogates.metrics import time_rel_l2_percent
 from tfus.surrogates.normalization import Normalization
-from tfus.surrogates.time_resolved import (
-    mechanical_index,
-    peak_abs,
-    peak_negative,
-    peak_positive,
-    time_rel_l2_percent,
-)
 
 F = 5e5
 

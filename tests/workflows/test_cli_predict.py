@@ -11,8 +11,8 @@ import pytest
 import torch
 from inference_helpers import POSES, TRANSDUCER, make_head
 
+from tfus.pipeline.store import bowl_from_record
 from tfus.surrogates.inference import Predictor
-from tfus.surrogates.trained import store_bowl
 
 SIMULATE_KEYS = {"peak_pressure_pa", "focus_mm", "focal_volume_mm3", "isppa_w_cm2", "mi"}
 
@@ -45,7 +45,8 @@ def test_predict_writes_the_simulate_outputs(cli, stdout_json, run_dir, head_dir
     assert img.shape == head.shape and img.get_data_dtype() == np.float32
     np.testing.assert_allclose(img.affine, head.affine, atol=1e-5)
     # the written field is the Predictor's (sliding window: the head grid is larger than the trained 16^3 along x)
-    expected = Predictor.from_checkpoint(run_dir).predict(head.hu, head.affine, store_bowl(TRANSDUCER, 5e5), POSES[0])
+    expected = Predictor.from_checkpoint(run_dir).predict(head.hu, head.affine, bowl_from_record(TRANSDUCER, 5e5),
+                                                          POSES[0])
     np.testing.assert_allclose(np.asarray(img.dataobj), expected, rtol=1e-4, atol=1e-3)
     # the focus reported is inside the head grid, in world mm
     assert metrics["focal_volume_mm3"] is None or metrics["focal_volume_mm3"] > 0

@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "surrogates"))
 from inference_helpers import make_head  # noqa: E402
 from synthetic_store import SHIFT, build_store, train_yaml  # noqa: E402
 
+from tfus.pipeline.fields import peak_abs  # noqa: E402
 from tfus.pipeline.head.model import HeadModel  # noqa: E402
 from tfus.surrogates.checkpoint import load_checkpoint  # noqa: E402
-from tfus.surrogates.time_resolved import peak_abs  # noqa: E402
 
 T = 4
 

@@ -51,7 +51,7 @@ class SpeedConfig:
 def _problem(n: int):
     from tfus.pipeline.engines.field import MediumGrid
     from tfus.pipeline.engines.kwave.config import KWaveConfig
-    from tfus.pipeline.engines.kwave.engine import prepare
+    from tfus.pipeline.engines.kwave.problem import prepare
     from tfus.pipeline.transducers import BowlTransducer, Pose
 
     pml = 16
@@ -85,13 +85,17 @@ def _time_steps(sim, steps: int, warmup: int, sync=lambda: None) -> float:
     return (time.perf_counter() - t0) / steps
 
 
-def fft_floor(shape: tuple[int, ...], n_forward: int, n_inverse: int, xp=np, repeats: int = 5) -> float:
+def fft_floor(shape: tuple[int, ...], n_forward: int, n_inverse: int, xp=np, repeats: int = 5,
+              name: str | None = None) -> float:
     """Seconds for ``n_forward`` rfftn and ``n_inverse`` irfftn on float32 arrays of ``shape`` with the fast step's
     backend. Each transform gets its own input array, as in the step (the same array over and over would stay in
     cache and flatter the floor)."""
-    from tfus.pipeline.engines.kwave.stepper import _fft_backend
+    from tfus.pipeline.engines.kwave.fft import fft_backend
+    from tfus.pipeline.engines.kwave.stepper import CupyFft
+    from tfus.pipeline.engines.kwave.threads import cpu_threads
 
-    rfftn, irfftn = _fft_backend(xp)
+    backend = fft_backend(shape, np.float32, threads=cpu_threads(), name=name) if xp is np else CupyFft(shape)
+    rfftn, irfftn = backend.rfftn, (lambda s, _shape: backend.irfftn(s))
     rng = np.random.default_rng(0)
     reals = [xp.asarray(rng.standard_normal(shape).astype(np.float32)) for _ in range(n_forward)]
     spec = rfftn(reals[0])

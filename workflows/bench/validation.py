@@ -228,14 +228,14 @@ def ct_slice_medium(spacing_mm: float, mapping: str = "kwave"):
     centre = medium.index_to_world(np.argwhere(labels == Label.BRAIN).mean(0))
     row = np.argwhere(labels[:, int(round(medium.world_to_index(centre)[1]))] > 0)[:, 0].max()
     scalp_x = float(medium.index_to_world(np.array([row, 0]))[0])
-    from tfus.pipeline.engines.kwave.engine import _arc_points
+    from tfus.pipeline.engines.kwave.problem import arc_points
     from tfus.pipeline.transducers import load_transducer
 
     bowl = load_transducer("itrusst-sc1")
     target = np.array([centre[0], centre[1], 0.0])
     for standoff in np.arange(5.0, 40.0, spacing_mm):  # the whole arc in the coupling water, 2 mm clear of the skin
         pose = Pose(np.array([scalp_x + standoff, centre[1], 0.0]), target)
-        idx = np.rint(medium.world_to_index(_arc_points(bowl, pose, spacing_mm))).astype(int)
+        idx = np.rint(medium.world_to_index(arc_points(bowl, pose, spacing_mm))).astype(int)
         near = [np.clip(idx + d, 0, np.array(shape) - 1) for d in np.ndindex(9, 9)]
         if all(np.all(labels[tuple((n - 4).clip(0).T)] == 0) for n in near):
             return medium, pose, description, labels

@@ -82,8 +82,8 @@ def predict(
     stem = str(out).removesuffix(".gz").removesuffix(".nii")
     time_resolved = None
     if pred.snapshots is not None:
+        from tfus.pipeline.fields import mechanical_index, peak_negative, peak_positive
         from tfus.pipeline.fields.output import write_field_series
-        from tfus.surrogates.time_resolved import mechanical_index, peak_negative, peak_positive
 
         snap_path = Path(stem + "_snapshots.nii.gz")
         write_field_series(snap_path, pred.snapshots, model.affine, pred.snapshot_times_s)

@@ -1,6 +1,6 @@
 """The same k-Wave problem through a user-supplied k-Wave C++ binary (``kspaceFirstOrder-OMP`` or ``-CUDA``).
 
-The run is prepared exactly as for the native solver (:func:`~tfus.pipeline.engines.kwave.engine.prepare`: grid with
+The run is prepared exactly as for the native solver (:func:`~tfus.pipeline.engines.kwave.problem.prepare`: grid with
 its time axis, medium, band-limited bowl source, CW signal with its ramp, PML inside the expanded grid). k-wave-python's
 own legacy writer (``kspaceFirstOrder3D``/``2D`` with ``SimulationOptions(save_to_disk=True, save_to_disk_exit=True)``)
 writes the HDF5 input file:
@@ -42,6 +42,8 @@ import numpy as np
 
 from tfus.pipeline.engines.field import MediumGrid, SteadyStateField
 from tfus.pipeline.engines.kwave.config import KWaveConfig, check_binary
+from tfus.pipeline.engines.kwave.problem import KWaveProblem, prepare
+from tfus.pipeline.engines.kwave.threads import cpu_threads
 from tfus.pipeline.engines.steady_state import DFTAccumulator
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.kwave_compat import import_kwave, kwave_quiet
@@ -57,8 +59,8 @@ def _interior(shape: tuple[int, ...], pml: int) -> tuple[slice, ...]:
     return tuple(slice(pml, pml + n) for n in shape)
 
 
-def write_input_file(run, shape: tuple[int, ...], config: KWaveConfig, folder: Path) -> Path:
-    """Write the k-Wave HDF5 input file of a prepared run (:func:`.engine.prepare`) with k-wave-python's legacy
+def write_input_file(run: KWaveProblem, shape: tuple[int, ...], config: KWaveConfig, folder: Path) -> Path:
+    """Write the k-Wave HDF5 input file of a prepared run (:func:`.problem.prepare`) with k-wave-python's legacy
     writer; returns its path. ``shape`` is the domain (without PML); the sensor covers it."""
     import_kwave()
     from kwave.kmedium import kWaveMedium
@@ -177,9 +179,6 @@ def simulate_kwave_cpp(medium: MediumGrid, transducer: BowlTransducer, pose: Pos
                        progress: Callable[[int, int], None] | None = None) -> SteadyStateField:
     """Steady-state CW field from the k-Wave C++ binary ``config.binary`` (same inputs and outputs as
     :func:`~tfus.pipeline.engines.kwave.engine.simulate_kwave`; meta ``engine`` is ``"kwave-cpp"``)."""
-    from tfus.pipeline.engines.kwave.engine import prepare
-    from tfus.pipeline.engines.kwave.threads import cpu_threads
-
     if config.binary is None:
         raise TfusInputError("no k-Wave binary given; set KWaveConfig(binary=...) or use the native solver")
     binary = check_binary(config.binary)

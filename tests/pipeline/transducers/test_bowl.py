@@ -88,3 +88,24 @@ def test_direct_validation():
         BowlTransducer("x", 20.0, 0.0, 5e5, 1.0)
     with pytest.raises(TfusInputError, match="source_amplitude_pa"):
         BowlTransducer("x", 20.0, 10.0, 5e5, float("nan"))
+
+
+@pytest.mark.parametrize("name", list_presets())
+def test_to_dict_from_dict_round_trip(name):
+    bowl = load_transducer(name)
+    data = bowl.to_dict()
+    assert set(data) == set(allowed_keys())
+    assert BowlTransducer.from_dict(data) == bowl
+    assert BowlTransducer.from_dict(data).to_dict() == data
+
+
+def test_from_dict_names_the_bad_key_and_fills_defaults():
+    bowl = BowlTransducer.from_dict({"radius_of_curvature_mm": "30", "aperture_diameter_mm": 20, "frequency_hz": 5e5,
+                                     "source_amplitude_pa": 6e4, "name": None, "description": None}, default_name="b")
+    assert (bowl.name, bowl.radius_of_curvature_mm, bowl.description) == ("b", 30.0, "")
+    with pytest.raises(TfusInputError, match="unknown key 'aperture_mm'"):
+        BowlTransducer.from_dict({**bowl.to_dict(), "aperture_mm": 20})
+    with pytest.raises(TfusInputError, match="missing key 'frequency_hz'"):
+        BowlTransducer.from_dict({k: v for k, v in bowl.to_dict().items() if k != "frequency_hz"})
+    with pytest.raises(TfusInputError, match="expected a mapping"):
+        BowlTransducer.from_dict([1, 2])

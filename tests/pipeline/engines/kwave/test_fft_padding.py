@@ -7,7 +7,8 @@ import pytest
 
 from tfus.pipeline.engines.field import MediumGrid
 from tfus.pipeline.engines.kwave.config import KWaveConfig
-from tfus.pipeline.engines.kwave.engine import fft_friendly, simulate_kwave
+from tfus.pipeline.engines.kwave.engine import simulate_kwave
+from tfus.pipeline.engines.kwave.problem import fft_friendly
 from tfus.pipeline.transducers import BowlTransducer, Pose
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from tfus.pipeline.engines.field import MediumGrid
 from tfus.pipeline.engines.kwave.config import KWaveConfig
-from tfus.pipeline.engines.kwave.engine import prepare, simulate_kwave
+from tfus.pipeline.engines.kwave.engine import simulate_kwave
+from tfus.pipeline.engines.kwave.problem import prepare
 from tfus.pipeline.engines.kwave.stepper import build_simulation
 from tfus.pipeline.engines.problem import water_medium
 from tfus.pipeline.errors import TfusInputError
