@@ -61,12 +61,10 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def predictor_class(model_name: str) -> type[Predictor]:
-    """The predictor of a registered model: :class:`Predictor`, or the time-resolved one for ``sep4d``."""
-    if model_name == "sep4d":
-        from tfus.surrogates.inference_4d import Sep4dPredictor
+    """The predictor class of a registered model, as its registry entry names it (:mod:`tfus.surrogates.registry`)."""
+    from tfus.surrogates.registry import model_entry
 
-        return Sep4dPredictor
-    return Predictor
+    return model_entry(model_name).predictor_class()
 
 
 def normalization_from_dict(values: Mapping) -> Normalization:

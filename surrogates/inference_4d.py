@@ -57,8 +57,7 @@ class Sep4dPredictor(Predictor):
                         snapshot_times: Sequence[float] | None
                         ) -> tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]:
         from tfus.surrogates.data.wave_inputs import snapshot_inputs, to_model_axes
-        from tfus.surrogates.time_resolved import peak_abs
-        from tfus.surrogates.training.sep4d_adapter import snapshots_pascal
+        from tfus.surrogates.time_resolved import peak_abs, snapshots_pascal
         from tfus.surrogates.windows import sliding_window_fields
 
         times = self.times if snapshot_times is None else np.asarray(snapshot_times, float)

@@ -28,7 +28,7 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["mechanical_index", "peak_abs", "peak_negative", "peak_positive", "time_rel_l2_percent"]
+__all__ = ["mechanical_index", "peak_abs", "peak_negative", "peak_positive", "snapshots_pascal", "time_rel_l2_percent"]
 
 
 def _is_torch(x) -> bool:
@@ -65,3 +65,19 @@ def time_rel_l2_percent(pred, true) -> float:
     if p.shape != t.shape:
         raise ValueError(f"predicted snapshots {p.shape} and reference {t.shape} differ in shape")
     return float(100 * np.linalg.norm(p - t) / np.linalg.norm(t))
+
+
+def snapshots_pascal(field: torch.Tensor, log_peak: torch.Tensor, normalization) -> torch.Tensor:
+    """``(B, 1, T, *S)`` normalised snapshots and ``(B,)`` normalised log peaks -> ``(B, T, *S)`` in Pa (the one
+    conversion, shared by training metrics and inference; ``normalization``: a
+    :class:`~tfus.surrogates.normalization.Normalization`).
+
+    Example:
+        >>> from tfus.surrogates.normalization import Normalization
+        >>> norm = Normalization()
+        >>> out = snapshots_pascal(torch.ones(1, 1, 2, 3), torch.zeros(1), norm)
+        >>> out.shape, bool(torch.allclose(out, norm.peak_pa(torch.zeros(1)).reshape(1, 1, 1).expand(1, 2, 3)))
+        (torch.Size([1, 2, 3]), True)
+    """
+    peak = normalization.peak_pa(log_peak.float())
+    return field[:, 0].float() * peak.reshape(-1, *([1] * (field.ndim - 2)))
