@@ -88,7 +88,7 @@ def register_model(entry: ModelEntry) -> ModelEntry:
 
 register_model(ModelEntry(
     name="deeptfus",
-    summary="steady-state amplitude maps (conditioned 3D U-Net)",
+    summary="steady-state amplitude maps, conditioned 3D U-Net",
     config="tfus.surrogates.networks.nets.deeptfus_config:DeepTFUSConfig",
     network="tfus.surrogates.networks.nets.deeptfus:DeepTFUS",
     dataset="tfus.surrogates.data.dataset:StoreFieldDataset",
@@ -97,7 +97,7 @@ register_model(ModelEntry(
 ))
 register_model(ModelEntry(
     name="sep4d",
-    summary="time-resolved pressure snapshots (separable 4D U-Net)",
+    summary="time-resolved pressure snapshots, separable 4D U-Net",
     config="tfus.surrogates.networks.nets.sep4d_config:Sep4dConfig",
     network="tfus.surrogates.networks.nets.sep4d:Sep4dUNet",
     dataset="tfus.surrogates.data.snapshots:StoreSnapshotDataset",
