@@ -21,6 +21,8 @@ def test_registered_models_and_their_parts():
         assert predictor_class(name) is entry.predictor_class()
         assert hasattr(entry.config_class(), "from_mapping")
         assert hasattr(entry.dataset_class(), "__getitem__")
+        # the adapter builds the dataset its entry names (a drift guard: the return annotation is the class name)
+        assert entry.adapter_class().dataset.__annotations__["return"] == entry.dataset_class().__name__
     assert model_entry("sep4d").predictor_class().__name__ == "Sep4dPredictor"
     assert model_entry("sep4d").adapter_class().__name__ == "Sep4dAdapter"
     assert model_entry("deeptfus").dataset_class().__name__ == "StoreFieldDataset"
