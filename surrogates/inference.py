@@ -26,6 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -36,7 +37,12 @@ from tfus.surrogates.normalization import Normalization
 from tfus.surrogates.trained import TrainedData
 from tfus.surrogates.windows import pad_to_shape, sliding_window_predict
 
-__all__ = ["Prediction", "Predictor", "normalization_from_dict", "predictor_class", "resolve_device"]
+if TYPE_CHECKING:
+    from tfus.pipeline.engines.field import SteadyStateField
+    from tfus.pipeline.head.model import HeadModel
+
+__all__ = ["FieldPrediction", "Prediction", "Predictor", "normalization_from_dict", "predict_field", "predictor_class",
+           "resolve_device"]
 
 SPACING_TOL_REL = 1e-3  #: head spacings within this of the trained one are used as they are
 
@@ -61,12 +67,10 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def predictor_class(model_name: str) -> type[Predictor]:
-    """The predictor of a registered model: :class:`Predictor`, or the time-resolved one for ``sep4d``."""
-    if model_name == "sep4d":
-        from tfus.surrogates.inference_4d import Sep4dPredictor
+    """The predictor class of a registered model, as its registry entry names it (:mod:`tfus.surrogates.registry`)."""
+    from tfus.surrogates.registry import model_entry
 
-        return Sep4dPredictor
-    return Predictor
+    return model_entry(model_name).predictor_class()
 
 
 def normalization_from_dict(values: Mapping) -> Normalization:
@@ -268,3 +272,104 @@ class Predictor:
         return {"model": self.name, "checkpoint": self.source, "device": str(self.device), "parameters": n_params,
                 "model_config": cfg.model_dump(mode="json") if hasattr(cfg, "model_dump") else None,
                 "trained_on": self.data.describe()}
+
+
+@dataclass(frozen=True, eq=False)
+class FieldPrediction:
+    """What :func:`predict_field` gives: the field (as ``tfus simulate`` returns one), its focal metrics, the JSON
+    record of ``tfus predict`` and what a PNG of it draws.
+
+    Attributes:
+        field: the predicted steady-state field (amplitude in Pa, zero phase) on the head grid.
+        prediction: the raw :class:`Prediction` (snapshots of a time-resolved model, timings).
+        metrics: :func:`tfus.pipeline.fields.metrics.field_metrics` of the field.
+        record: ``request``, ``metrics``, ``surrogate``, ``versions`` (and ``time_resolved``).
+        head: the head model predicted on.
+        transducer: the bowl (the trained one unless another was given).
+        pose: the transducer pose.
+        title: the PNG title.
+    """
+
+    field: SteadyStateField
+    prediction: Prediction
+    metrics: dict
+    record: dict
+    head: HeadModel
+    transducer: BowlTransducer
+    pose: Pose
+    title: str
+
+    @property
+    def time_resolved(self) -> dict | None:
+        """The record's time-resolved summary (None for an amplitude model)."""
+        return self.record.get("time_resolved")
+
+
+def predict_field(run: str | Path | Predictor, head: str | Path, pose: Pose, *, transducer: str | None = None,
+                  frequency_hz: float | None = None, device: str = "cpu") -> FieldPrediction:
+    """Predict the field of ``transducer`` at ``pose`` through the head model ``head`` with a trained surrogate: the
+    work of ``tfus predict`` (write it with :func:`tfus.pipeline.fields.output.write_field_outputs`).
+
+    Args:
+        run: a training run folder, a checkpoint file, or a loaded :class:`Predictor`.
+        head: head-model folder (``tfus head build``).
+        pose: the transducer pose (world mm).
+        transducer: preset name or YAML file (default: the trained transducer).
+        frequency_hz: overrides the transducer frequency (Hz, > 0).
+        device: ``cpu`` or ``gpu`` (ignored when ``run`` is a predictor).
+
+    Raises:
+        TfusInputError: bad frequency, a transducer the model was not trained for, a pose inside the head, ...
+
+    Example:
+        >>> from tfus.pipeline.transducers import Pose
+        >>> result = predict_field("runs/demo", "heads/mni", Pose([95, -16, 40], [0, -16, 40]))  # doctest: +SKIP
+        >>> result.metrics["peak_pressure_pa"] > 0                                                 # doctest: +SKIP
+        True
+    """
+    from dataclasses import replace
+
+    from tfus.pipeline.acoustics import list_mappings
+    from tfus.pipeline.engines.field import SteadyStateField
+    from tfus.pipeline.engines.problem import check_pose_outside_head, medium_from_head
+    from tfus.pipeline.fields.metrics import field_metrics
+    from tfus.pipeline.head.model import HeadModel
+    from tfus.pipeline.transducers import load_transducer
+    from tfus.pipeline.version import versions
+
+    predictor = run if isinstance(run, Predictor) else Predictor.from_checkpoint(run, device=device)
+    bowl = load_transducer(transducer) if transducer is not None else predictor.trained_transducer()
+    if frequency_hz is not None:
+        if not frequency_hz > 0:
+            raise TfusInputError(f"--frequency must be positive, got {frequency_hz} Hz")
+        bowl = replace(bowl, frequency_hz=float(frequency_hz))
+    predictor.check_transducer(bowl)
+    model = HeadModel.load(head)
+    check_pose_outside_head(model, bowl, pose)
+    pred = predictor.predict_detailed(model.hu, model.affine, bowl, pose)
+    mapping = predictor.data.hu_mapping if predictor.data.hu_mapping in list_mappings() else "itrusst"
+    medium = medium_from_head(model, mapping)
+    field = SteadyStateField(pred.pressure, np.zeros_like(pred.pressure), model.affine, bowl.frequency_hz,
+                             {"surrogate": predictor.name, **pred.info()})
+    metrics = field_metrics(field, medium, transducer=bowl, pose=pose, labels=model.labels)
+    record = {"request": {"run": str(predictor.source if isinstance(run, Predictor) else run), "head": str(head),
+                          "device": str(predictor.device) if isinstance(run, Predictor) else device,
+                          "frequency_hz": frequency_hz,
+                          "pose": {"apex": pose.apex.tolist(), "target": pose.target.tolist()},
+                          "transducer": bowl.to_dict()},
+              "metrics": metrics, "surrogate": {**predictor.describe(), **pred.info(), "medium_mapping": mapping},
+              "versions": versions()}
+    if pred.snapshots is not None:
+        from tfus.pipeline.fields import mechanical_index, peak_negative, peak_positive
+
+        pnp = float(peak_negative(pred.snapshots).max())
+        record["time_resolved"] = {"n_snapshots": int(pred.snapshots.shape[0]),
+                                   "times_s": [float(t) for t in pred.snapshot_times_s],
+                                   "peak_positive_pa": float(peak_positive(pred.snapshots).max()),
+                                   "peak_negative_pa": pnp,
+                                   "mechanical_index": float(mechanical_index(pnp, bowl.frequency_hz))}
+    peak = float(pred.pressure.max())
+    title = (f"{bowl.name}: {predictor.name} prediction, peak {peak / 1e3:.3g} kPa at "
+             f"{bowl.frequency_hz / 1e3:.0f} kHz")
+    return FieldPrediction(field=field, prediction=pred, metrics=metrics, record=record, head=model, transducer=bowl,
+                           pose=pose, title=title)

@@ -58,7 +58,7 @@ class Sep4dPredictor(Predictor):
                         ) -> tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]:
         from tfus.pipeline.fields import peak_abs
         from tfus.surrogates.data.wave_inputs import snapshot_inputs, to_model_axes
-        from tfus.surrogates.training.sep4d_adapter import snapshots_pascal
+        from tfus.surrogates.normalization import snapshots_pascal
         from tfus.surrogates.windows import sliding_window_fields
 
         times = self.times if snapshot_times is None else np.asarray(snapshot_times, float)

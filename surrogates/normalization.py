@@ -35,7 +35,7 @@ import torch
 
 from tfus.pipeline.errors import TfusInputError
 
-__all__ = ["Normalization", "grid_to_index", "index_to_grid", "world_to_grid"]
+__all__ = ["Normalization", "grid_to_index", "index_to_grid", "snapshots_pascal", "world_to_grid"]
 
 LN2 = math.log(2.0)
 
@@ -169,3 +169,19 @@ def world_to_grid(points_mm, affine, shape: Sequence[int]) -> np.ndarray:
         raise TfusInputError(f"{nd}D points need a {nd + 1}x{nd + 1} affine, got {inv.shape}")
     ijk = pts @ inv[:nd, :nd].T + inv[:nd, nd]
     return index_to_grid(ijk, shape)
+
+
+def snapshots_pascal(field: torch.Tensor, log_peak: torch.Tensor, normalization) -> torch.Tensor:
+    """``(B, 1, T, *S)`` normalised snapshots and ``(B,)`` normalised log peaks -> ``(B, T, *S)`` in Pa (the one
+    conversion, shared by training metrics and inference; ``normalization``: a
+    :class:`~tfus.surrogates.normalization.Normalization`).
+
+    Example:
+        >>> from tfus.surrogates.normalization import Normalization
+        >>> norm = Normalization()
+        >>> out = snapshots_pascal(torch.ones(1, 1, 2, 3), torch.zeros(1), norm)
+        >>> out.shape, bool(torch.allclose(out, norm.peak_pa(torch.zeros(1)).reshape(1, 1, 1).expand(1, 2, 3)))
+        (torch.Size([1, 2, 3]), True)
+    """
+    peak = normalization.peak_pa(log_peak.float())
+    return field[:, 0].float() * peak.reshape(-1, *([1] * (field.ndim - 2)))

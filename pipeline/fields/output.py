@@ -1,4 +1,6 @@
-"""Write a simulated field: NIfTI volumes (float32, atomic) and a PNG of three orthogonal slices through the focus.
+"""Write a simulated field: NIfTI volumes (float32, atomic) and a PNG of three orthogonal slices through the focus;
+:func:`write_field_outputs` is the one writer of the full set ``tfus simulate`` and ``tfus predict`` leave behind
+(amplitude NIfTI, optional phase / snapshots NIfTI, PNG, JSON record; see :func:`write_json_record`).
 
 The PNG shows the head (HU in gray, window -200..1800; or the labels in gray when there is no CT) with the pressure
 amplitude as a colour overlay (transparent below 10 % of the maximum when a head is drawn), a colour bar in kPa (MPa
@@ -21,16 +23,21 @@ Example:
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from tfus.pipeline.engines.field import SteadyStateField
 from tfus.pipeline.errors import TfusInputError
-from tfus.pipeline.io.atomic import atomic_path
+from tfus.pipeline.io.atomic import atomic_path, atomic_write_text
 from tfus.pipeline.io.nifti import write_nifti
 
-__all__ = ["save_field_png", "write_field", "write_field_series"]
+__all__ = ["FieldOutputs", "json_default", "save_field_png", "simulation_record", "write_field", "write_field_outputs",
+           "write_field_series", "write_json_record"]
 
 _VIEWS = [("sagittal", 0, (1, 2)), ("coronal", 1, (0, 2)), ("axial", 2, (0, 1))]
 _AXIS_NAMES = ("x / R (mm)", "y / A (mm)", "z / S (mm)")
@@ -179,3 +186,116 @@ def save_field_png(path: str | Path, field: SteadyStateField, *, head=None, tran
                           f"{field.frequency_hz / 1e3:.0f} kHz")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
+
+
+def json_default(obj: Any) -> Any:
+    """``json.dumps(default=...)`` for records: numpy scalars as numbers, arrays as lists, anything else (paths,
+    config objects) as its ``str``.
+
+    Example:
+        >>> json.dumps({"a": np.float32(1.5), "b": np.arange(2), "c": Path("x")}, default=json_default)
+        '{"a": 1.5, "b": [0, 1], "c": "x"}'
+    """
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def write_json_record(path: str | Path, record: Mapping[str, Any]) -> None:
+    """Write ``record`` as indented JSON (atomic; numpy scalars as numbers, see :func:`json_default`).
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "r.json"
+        >>> write_json_record(p, {"peak_pa": np.float32(2.0)})
+        >>> json.loads(p.read_text())
+        {'peak_pa': 2.0}
+    """
+    atomic_write_text(path, json.dumps(record, indent=2, default=json_default) + "\n")
+
+
+@dataclass(frozen=True)
+class FieldOutputs:
+    """The files :func:`write_field_outputs` wrote and the record it put in ``json``."""
+
+    amplitude: Path
+    png: Path
+    json: Path
+    record: dict
+    phase: Path | None = None
+    snapshots: Path | None = None
+
+
+def write_field_outputs(out: str | Path, field: SteadyStateField, record: Mapping[str, Any], *,
+                        png: str | Path | None = None, phase: str | Path | None = None,
+                        snapshots: np.ndarray | None = None, snapshot_times_s: np.ndarray | None = None,
+                        head=None, transducer=None, pose=None, focus_mm=None, title: str | None = None
+                        ) -> FieldOutputs:
+    """Write a field's outputs, each atomically: ``out`` (amplitude NIfTI, Pa), ``phase`` (rad, when given),
+    ``OUT_snapshots.nii.gz`` (time-resolved ``(T, X, Y, Z)`` snapshots, when given; its path is added to the
+    record's ``time_resolved`` entry), the PNG (``png``, default ``out`` with ``.png``) and the record as ``out``
+    with ``.json``. The one writer behind ``tfus simulate`` and ``tfus predict``.
+
+    Args:
+        out: amplitude NIfTI path (``.nii`` or ``.nii.gz``).
+        field: the steady-state field (amplitude, phase, affine, frequency).
+        record: the JSON record (request, metrics, ...).
+        png, phase: optional paths of the PNG and the phase NIfTI.
+        snapshots, snapshot_times_s: time-resolved pressure and its times (s).
+        head, transducer, pose, focus_mm, title: what the PNG draws (:func:`save_field_png`).
+
+    Returns:
+        The paths written and the record as written.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> amp = np.zeros((5, 5, 5), np.float32); amp[2, 2, 2] = 1e5
+        >>> written = write_field_outputs(d / "f.nii.gz", SteadyStateField(amp, 0 * amp, np.eye(4), 5e5),
+        ...                               {"metrics": {"peak_pressure_pa": np.float32(1e5)}})
+        >>> sorted(p.name for p in d.iterdir()), json.loads(written.json.read_text())["metrics"]
+        (['f.json', 'f.nii.gz', 'f.png'], {'peak_pressure_pa': 100000.0})
+    """
+    out = Path(out)
+    stem = str(out).removesuffix(".gz").removesuffix(".nii")
+    record = dict(record)
+    write_field(out, field.amplitude, field.affine)
+    if phase is not None:
+        write_field(phase, field.phase, field.affine)
+    snap_path = None
+    if snapshots is not None:
+        snap_path = Path(stem + "_snapshots.nii.gz")
+        write_field_series(snap_path, snapshots, field.affine, snapshot_times_s)
+        record["time_resolved"] = {"snapshots_file": str(snap_path), **dict(record.get("time_resolved") or {})}
+    png_path = Path(png) if png is not None else Path(stem + ".png")
+    save_field_png(png_path, field, head=head, transducer=transducer, pose=pose, focus_mm=focus_mm, title=title)
+    json_path = Path(stem + ".json")
+    write_json_record(json_path, record)
+    return FieldOutputs(amplitude=out, png=png_path, json=json_path, record=record,
+                        phase=None if phase is None else Path(phase), snapshots=snap_path)
+
+
+def simulation_record(request, result, metrics: Mapping[str, Any]) -> dict:
+    """The JSON record of a simulation (``tfus simulate``): the request (pose and transducer spelled out), the focal
+    metrics, the engine's meta data (without the snapshots) and the versions.
+
+    Args:
+        request: the :class:`~tfus.pipeline.engines.run.SimulationRequest`.
+        result: its :class:`~tfus.pipeline.engines.run.SimulationResult`.
+        metrics: :func:`tfus.pipeline.fields.metrics.field_metrics` of the result.
+
+    Example:
+        >>> record = simulation_record(request, result, metrics)   # doctest: +SKIP
+        >>> sorted(record)                                         # doctest: +SKIP
+        ['engine', 'metrics', 'request', 'versions']
+    """
+    from tfus.pipeline.version import versions
+
+    pose = request.pose
+    meta = {k: v for k, v in result.field.meta.items() if k != "snapshots"}
+    return {"request": {**request.__dict__, "pose": {"apex": pose.apex.tolist(), "target": pose.target.tolist()},
+                        "transducer": result.transducer.to_dict(),
+                        "head": None if request.head is None else str(request.head)},
+            "metrics": dict(metrics), "engine": meta, "versions": versions()}

@@ -5,9 +5,9 @@ Example:
     >>> result = train("dataset.zarr", "runs/r1", TrainConfig(epochs=2))  # doctest: +SKIP
 """
 
-from tfus.surrogates.training.adapter import ModelAdapter, adapter_for, enable_gradient_checkpointing, register_adapter
+from tfus.surrogates.training.adapter import ModelAdapter, adapter_class, adapter_for, enable_gradient_checkpointing
 from tfus.surrogates.training.config import TrainConfig, load_train_config
 from tfus.surrogates.training.run import TrainResult, train
 
-__all__ = ["ModelAdapter", "TrainConfig", "TrainResult", "adapter_for", "enable_gradient_checkpointing",
-           "load_train_config", "register_adapter", "train"]
+__all__ = ["ModelAdapter", "TrainConfig", "TrainResult", "adapter_class", "adapter_for",
+           "enable_gradient_checkpointing", "load_train_config", "train"]

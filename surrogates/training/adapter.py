@@ -1,8 +1,8 @@
 """The one seam between the training loop and a model: which dataset feeds it, how a batch goes in, how the loss and
 the validation metrics are computed, how blocks are checkpointed. The default adapter assumes that
 ``model(ct, points)`` returns an object with ``.field`` (the normalised map, ``(B, 1, *S)``) and ``.log_peak``
-(``(B,)`` or None); a model that needs something else registers its own adapter with :func:`register_adapter` under
-its registry name (the time-resolved ``sep4d``: :mod:`tfus.surrogates.training.sep4d_adapter`).
+(``(B,)`` or None); a model that needs something else names its own adapter in its registry entry
+(:mod:`tfus.surrogates.registry`; the time-resolved ``sep4d``: :mod:`tfus.surrogates.training.sep4d_adapter`).
 
 Gradient checkpointing: a model with a ``set_gradient_checkpointing(bool)`` method handles it itself; otherwise every
 block held in a top-level ``nn.ModuleList`` (DeepTFUS: the encoder and decoder levels) is recomputed in the backward
@@ -34,8 +34,7 @@ from tfus.surrogates.data.dataset import StoreFieldDataset
 from tfus.surrogates.losses import DeepTFUSLoss, LossConfig
 from tfus.surrogates.normalization import Normalization
 
-__all__ = ["VAL_METRICS", "ModelAdapter", "adapter_class", "adapter_for", "enable_gradient_checkpointing",
-           "register_adapter"]
+__all__ = ["VAL_METRICS", "ModelAdapter", "adapter_class", "adapter_for", "enable_gradient_checkpointing"]
 
 #: metrics averaged over the validation split when ``val_metrics`` is on (Pa metrics need a scale head).
 VAL_METRICS = ("rel_l2_percent", "rel_l2_log_percent", "focal_error_mm", "peak_error_percent", "focal_dice")
@@ -90,24 +89,15 @@ class ModelAdapter:
                                  return_pressure=return_pressure, free_field=free_field)
 
 
-_ADAPTERS: dict[str, type[ModelAdapter]] = {}
-
-
-def register_adapter(name: str) -> Callable[[type[ModelAdapter]], type[ModelAdapter]]:
-    """Class decorator: use this adapter for the registered model ``name``."""
-
-    def wrap(cls: type[ModelAdapter]) -> type[ModelAdapter]:
-        _ADAPTERS[name] = cls
-        return cls
-
-    return wrap
-
-
 def adapter_class(name: str) -> type[ModelAdapter]:
-    """The adapter class of model ``name`` (the default one unless a model registered its own)."""
-    import tfus.surrogates.training.sep4d_adapter  # noqa: F401  (registers the built-in time-resolved adapter)
+    """The adapter class of model ``name``, as its registry entry names it (:mod:`tfus.surrogates.registry`).
 
-    return _ADAPTERS.get(name, ModelAdapter)
+    Raises:
+        TfusInputError: ``name`` is not a registered model.
+    """
+    from tfus.surrogates.registry import model_entry
+
+    return model_entry(name).adapter_class()
 
 
 def adapter_for(name: str, loss: LossConfig | None = None, spacing_mm: float = 1.0) -> ModelAdapter:

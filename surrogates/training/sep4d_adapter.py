@@ -49,8 +49,8 @@ from tfus.surrogates.data.snapshots import StoreSnapshotDataset
 from tfus.surrogates.data.wave_inputs import to_model_axes
 from tfus.surrogates.losses import LossConfig, focal_weights
 from tfus.surrogates.metrics import time_rel_l2_percent
-from tfus.surrogates.normalization import Normalization
-from tfus.surrogates.training.adapter import VAL_METRICS, ModelAdapter, register_adapter
+from tfus.surrogates.normalization import Normalization, snapshots_pascal
+from tfus.surrogates.training.adapter import VAL_METRICS, ModelAdapter
 
 __all__ = ["Sep4dAdapter", "gradient_energy", "relative_gradient_loss", "snapshots_pascal"]
 
@@ -80,13 +80,6 @@ def relative_gradient_loss(pred: torch.Tensor, target: torch.Tensor,
     return (num / den.detach().clamp_min(1e-12)).mean()
 
 
-def snapshots_pascal(field: torch.Tensor, log_peak: torch.Tensor, normalization: Normalization) -> torch.Tensor:
-    """``(B, 1, T, *S)`` normalised snapshots and ``(B,)`` normalised log peaks -> ``(B, T, *S)`` in Pa."""
-    peak = normalization.peak_pa(log_peak.float())
-    return field[:, 0].float() * peak.reshape(-1, *([1] * (field.ndim - 2)))
-
-
-@register_adapter("sep4d")
 class Sep4dAdapter(ModelAdapter):
     """``model(ct, geometry, wave)``; loss and metrics on the snapshots (see the module docstring).
 

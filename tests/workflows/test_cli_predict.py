@@ -97,3 +97,25 @@ def test_predict_gpu_without_cuda(cli, user_error, run_dir, head_dir, tmp_path):
     user_error(cli("predict", run_dir, "--head", head_dir, *_pose_args(POSES[0]), "--out", out, "--device", "gpu"),
                "no CUDA device")
     assert not out.exists()
+
+
+def test_predict_field_library_call_matches_the_command(cli, run_dir, head_dir, tmp_path):
+    """A notebook user gets the command's field and record from ``predict_field`` (no files written)."""
+    from tfus.pipeline.errors import TfusInputError
+    from tfus.surrogates.inference import predict_field
+
+    result = predict_field(run_dir, head_dir, POSES[0])
+    assert list(tmp_path.iterdir()) == []
+    expected = Predictor.from_checkpoint(run_dir).predict(result.head.hu, result.head.affine,
+                                                          bowl_from_record(TRANSDUCER, 5e5), POSES[0])
+    np.testing.assert_allclose(result.field.amplitude, expected, rtol=1e-4, atol=1e-3)
+    assert SIMULATE_KEYS <= set(result.metrics) and result.time_resolved is None
+    assert sorted(result.record) == ["metrics", "request", "surrogate", "versions"]
+    assert result.record["request"]["run"] == str(run_dir) and result.record["request"]["device"] == "cpu"
+    out = tmp_path / "field.nii.gz"
+    assert cli("predict", run_dir, "--head", head_dir, *_pose_args(POSES[0]), "--out", out).exit_code == 0
+    record = json.loads((tmp_path / "field.json").read_text())
+    assert set(record) == set(result.record) and record["request"] == result.record["request"]
+    np.testing.assert_allclose(nib.load(str(out)).get_fdata(), result.field.amplitude, rtol=1e-6)
+    with pytest.raises(TfusInputError, match="--frequency must be positive"):
+        predict_field(run_dir, head_dir, POSES[0], frequency_hz=-1.0)

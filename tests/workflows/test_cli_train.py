@@ -150,3 +150,18 @@ def _yaml(path: Path) -> dict:
     import yaml
 
     return yaml.safe_load(path.read_text())
+
+
+def test_help_lists_registered_models_and_conv_choices(cli):
+    from tfus.surrogates.registry import model_names
+
+    result = cli("train", "--help")
+    assert result.exit_code == 0, result.output
+    for word in [*model_names(), "sep4d", "deeptfus", "dense", "cp:R"]:
+        assert word in result.output, word
+
+
+def test_unknown_model_is_one_line_listing_registered_names(cli, user_error, nothing_written, store, tmp_path):
+    result = cli("train", "--store", store, "--out", tmp_path / "run", "--model", "sep5d", "--device", "cpu")
+    user_error(result, "unknown model 'sep5d'", "available: deeptfus, sep4d")
+    nothing_written(tmp_path / "run")

@@ -7,10 +7,11 @@
   head grid) on ``device``, after ``warmup`` untimed calls; the median of ``repeats`` timed calls.
 
 The surrogate is the checkpoint ``run`` (the head is resampled to its training spacing, and the simulation runs on
-that same grid) or, without one, an *untrained* DeepTFUS of the ``demo`` preset built for the head's grid: the time
-of a forward pass does not depend on the weights, and the table says which was used. The head is a head-model
-folder or, by default, the synthetic phantom (:func:`tfus.pipeline.head.phantom.ellipsoid_head`) at ``spacing_mm``;
-the pose is given or sampled over the cranium aimed at the brain centre (seeded).
+that same grid) or, without one, an *untrained* DeepTFUS of the ``base`` preset (the defaults; formerly named
+``demo``) built for the head's grid: the time of a forward pass does not depend on the weights, and the table says
+which was used. The head is a head-model folder or, by default, the synthetic phantom
+(:func:`tfus.pipeline.head.phantom.ellipsoid_head`) at ``spacing_mm``; the pose is given or sampled over the cranium
+aimed at the brain centre (seeded).
 
 Example:
     >>> from tfus.workflows.bench.predict_speed import PredictBenchConfig
@@ -73,13 +74,13 @@ def _untrained_predictor(head, bowl, device: str):
     from tfus.surrogates.registry import build_model_with_config
 
     torch.manual_seed(0)
-    model, cfg = build_model_with_config("deeptfus", {"preset": "demo"})
+    model, cfg = build_model_with_config("deeptfus", {"preset": "base"})
     attrs = {"name": bowl.name, "radius_of_curvature_mm": bowl.radius_of_curvature_mm,
              "aperture_mm": bowl.aperture_diameter_mm, "frequency_hz": bowl.frequency_hz,
              "source_amplitude_pa": bowl.source_amplitude_pa}
     data = {"grid_shape": list(head.shape), "spacing_mm": head.spacing_mm, "frequency_hz": bowl.frequency_hz,
             "transducer": attrs, "n_points": cfg["n_points"]}
-    return Predictor(model, Normalization(), data, device=device, source="untrained demo preset")
+    return Predictor(model, Normalization(), data, device=device, source="untrained base preset")
 
 
 def run_predict_bench(cfg: PredictBenchConfig, say: Callable[[str], None] = print) -> dict:
@@ -136,7 +137,7 @@ def run_predict_bench(cfg: PredictBenchConfig, say: Callable[[str], None] = prin
         "transducer": bowl.name, "frequency_hz": bowl.frequency_hz,
         "pose": {"apex": pose.apex.tolist(), "target": pose.target.tolist()},
         "model": predictor.name, "checkpoint": cfg.run, "trained": trained,
-        "model_note": "trained checkpoint" if trained else "untrained demo preset (timing does not depend on weights)",
+        "model_note": "trained checkpoint" if trained else "untrained base preset (timing does not depend on weights)",
         "parameters": sum(p.numel() for p in predictor.model.parameters()),
         "device": str(predictor.device), "sim_device": cfg.sim_device, "cores": _cores(),
         "simulation_seconds": t_sim, "simulation_steps": meta.get("steps"),

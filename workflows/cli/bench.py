@@ -320,7 +320,7 @@ def ablation(
     from rich.table import Table
 
     from tfus.workflows.bench.ablation import run_ablation
-    from tfus.workflows.demo import _demo_model
+    from tfus.workflows.demo import demo_model as _demo_model
 
     console = err_console()
     rows = run_ablation(store, workdir, base_model=_demo_model(), epochs=epochs, seed=seed, device=device,
@@ -380,7 +380,7 @@ def compressed(
     from tfus.pipeline.errors import TfusInputError
     from tfus.surrogates.networks.nets.deeptfus_config import PRESETS
     from tfus.workflows.bench.compressed import compressed_table, run_compressed_bench
-    from tfus.workflows.demo import _demo_model
+    from tfus.workflows.demo import demo_model as _demo_model
 
     try:
         rank_list = [int(r) for r in ranks.split(",") if r.strip()]

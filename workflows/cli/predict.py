@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -42,69 +41,21 @@ def predict(
       tfus predict runs/demo/best.pt --head heads/ct --transducer neurofus-ctx250 --frequency 225000
       --position 0 95 60 --target 0 20 40 --out field.nii.gz --device gpu
     """
-    from dataclasses import replace
-
-    import numpy as np
-
-    from tfus.pipeline.acoustics import list_mappings
-    from tfus.pipeline.engines.field import SteadyStateField
-    from tfus.pipeline.engines.problem import check_pose_outside_head, medium_from_head
-    from tfus.pipeline.fields.metrics import field_metrics
-    from tfus.pipeline.fields.output import save_field_png, write_field
-    from tfus.pipeline.head.model import HeadModel
-    from tfus.pipeline.io.atomic import atomic_write_text
-    from tfus.pipeline.transducers import Pose, load_transducer
-    from tfus.pipeline.version import versions
-    from tfus.surrogates.inference import Predictor
+    from tfus.pipeline.fields.output import write_field_outputs
+    from tfus.pipeline.transducers import Pose
+    from tfus.surrogates.inference import predict_field
 
     check_output_file(out, (".nii.gz", ".nii"))
     if png is not None:
         check_output_file(png)
     pose = Pose(list(position), list(target))
-    predictor = Predictor.from_checkpoint(run, device=device)
-    bowl = load_transducer(transducer) if transducer is not None else predictor.trained_transducer()
-    if frequency is not None:
-        if not frequency > 0:
-            from tfus.pipeline.errors import TfusInputError
-
-            raise TfusInputError(f"--frequency must be positive, got {frequency} Hz")
-        bowl = replace(bowl, frequency_hz=float(frequency))
-    predictor.check_transducer(bowl)
-    model = HeadModel.load(head)
-    check_pose_outside_head(model, bowl, pose)
-    pred = predictor.predict_detailed(model.hu, model.affine, bowl, pose)
-    mapping = predictor.data.hu_mapping if predictor.data.hu_mapping in list_mappings() else "itrusst"
-    medium = medium_from_head(model, mapping)
-    field = SteadyStateField(pred.pressure, np.zeros_like(pred.pressure), model.affine, bowl.frequency_hz,
-                             {"surrogate": predictor.name, **pred.info()})
-    metrics = field_metrics(field, medium, transducer=bowl, pose=pose, labels=model.labels)
-    write_field(out, pred.pressure, model.affine)
-    stem = str(out).removesuffix(".gz").removesuffix(".nii")
-    time_resolved = None
-    if pred.snapshots is not None:
-        from tfus.pipeline.fields import mechanical_index, peak_negative, peak_positive
-        from tfus.pipeline.fields.output import write_field_series
-
-        snap_path = Path(stem + "_snapshots.nii.gz")
-        write_field_series(snap_path, pred.snapshots, model.affine, pred.snapshot_times_s)
-        pnp = float(peak_negative(pred.snapshots).max())
-        time_resolved = {"snapshots_file": str(snap_path), "n_snapshots": int(pred.snapshots.shape[0]),
-                         "times_s": [float(t) for t in pred.snapshot_times_s],
-                         "peak_positive_pa": float(peak_positive(pred.snapshots).max()), "peak_negative_pa": pnp,
-                         "mechanical_index": float(mechanical_index(pnp, bowl.frequency_hz))}
-    png_path = png if png is not None else Path(stem + ".png")
-    peak = float(pred.pressure.max())
-    save_field_png(png_path, field, head=model, transducer=bowl, pose=pose, focus_mm=metrics.get("focus_mm"),
-                   title=f"{bowl.name}: {predictor.name} prediction, peak {peak / 1e3:.3g} kPa at "
-                         f"{bowl.frequency_hz / 1e3:.0f} kHz")
-    record = {"request": {"run": str(run), "head": str(head), "device": device, "frequency_hz": frequency,
-                          "pose": {"apex": pose.apex.tolist(), "target": pose.target.tolist()},
-                          "transducer": bowl.to_dict()},
-              "metrics": metrics, "surrogate": {**predictor.describe(), **pred.info(), "medium_mapping": mapping},
-              "versions": versions()}
-    if time_resolved is not None:
-        record["time_resolved"] = time_resolved
-    atomic_write_text(Path(stem + ".json"), json.dumps(record, indent=2, default=str) + "\n")
+    result = predict_field(run, head, pose, transducer=transducer, frequency_hz=frequency, device=device)
+    pred, metrics = result.prediction, result.metrics
+    written = write_field_outputs(out, result.field, result.record, png=png, snapshots=pred.snapshots,
+                                  snapshot_times_s=pred.snapshot_times_s, head=result.head,
+                                  transducer=result.transducer, pose=pose, focus_mm=metrics.get("focus_mm"),
+                                  title=result.title)
+    time_resolved = written.record.get("time_resolved")
     if as_json:
         print_json({**metrics, "predict_seconds": pred.seconds,
                     **({"time_resolved": time_resolved} if time_resolved is not None else {})})

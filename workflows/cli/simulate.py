@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -49,10 +48,8 @@ def simulate(
     from tfus.pipeline.engines.run import SimulationRequest, run_simulation
     from tfus.pipeline.errors import TfusInputError
     from tfus.pipeline.fields.metrics import field_metrics
-    from tfus.pipeline.fields.output import save_field_png, write_field
-    from tfus.pipeline.io.atomic import atomic_write_text
+    from tfus.pipeline.fields.output import simulation_record, write_field_outputs
     from tfus.pipeline.transducers import Pose
-    from tfus.pipeline.version import versions
 
     if (head is None) == (not water):
         raise TfusInputError("give exactly one of --head DIR or --water")
@@ -76,18 +73,8 @@ def simulate(
         result = run_simulation(request, progress=progress)
     metrics = field_metrics(result.field, result.medium, transducer=result.transducer, pose=pose,
                             labels=None if result.head is None else result.head.labels)
-    write_field(out, result.field.amplitude, result.field.affine)
-    if phase is not None:
-        write_field(phase, result.field.phase, result.field.affine)
-    png_path = png if png is not None else Path(str(out).removesuffix(".gz").removesuffix(".nii") + ".png")
-    save_field_png(png_path, result.field, head=result.head, transducer=result.transducer, pose=pose,
-                   focus_mm=metrics.get("focus_mm"))
-    meta = {k: v for k, v in result.field.meta.items() if k != "snapshots"}
-    record = {"request": {**request.__dict__, "pose": {"apex": pose.apex.tolist(), "target": pose.target.tolist()},
-                          "transducer": result.transducer.to_dict(), "head": None if head is None else str(head)},
-              "metrics": metrics, "engine": meta, "versions": versions()}
-    atomic_write_text(Path(str(out).removesuffix(".gz").removesuffix(".nii") + ".json"),
-                      json.dumps(record, indent=2, default=str) + "\n")
+    write_field_outputs(out, result.field, simulation_record(request, result, metrics), png=png, phase=phase,
+                        head=result.head, transducer=result.transducer, pose=pose, focus_mm=metrics.get("focus_mm"))
     if as_json:
         print_json(metrics)
     else:

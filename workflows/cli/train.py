@@ -8,7 +8,12 @@ from typing import Annotated
 
 import typer
 
+from tfus.surrogates.registry import MODELS, model_entry
 from tfus.workflows.cli._common import check_output_dir, err_console, print_json, user_errors
+
+#: the registered models in ``--help`` (the registry imports no torch, so the help stays fast).
+_MODEL_HELP = "Registered model, one of: " + "; ".join(f"{e.name} ({e.summary})" for e in MODELS.values()) + \
+    " [default: deeptfus]"
 
 
 @user_errors
@@ -18,9 +23,10 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="Run folder; one holding last.pt is resumed")],
     config: Annotated[Path | None, typer.Option("--config", help="Training config YAML (epochs, batch_size, lr, "
                                                                  "model overrides, loss weights, ...)")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Registered model name (default deeptfus)")] = None,
+    model: Annotated[str | None, typer.Option("--model", help=_MODEL_HELP)] = None,
     conv: Annotated[str | None, typer.Option("--conv", help="Convolution of the model, overriding its config: dense "
-                                                            "or cp:R (rank-R compressed)")] = None,
+                                                            "(full) or cp:R (rank-R CP-compressed, e.g. cp:4)")]
+    = None,
     epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Total epochs (overrides the config)")] = None,
     device: Annotated[str, typer.Option("--device", help="cpu, gpu or auto")] = "auto",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard an earlier run in --out")] = False,
@@ -31,6 +37,9 @@ def train(
     as_json: Annotated[bool, typer.Option("--json", help="Print a summary as JSON on stdout")] = False,
 ) -> None:
     """Train a surrogate (DeepTFUS by default) on a store's train split, validating on its val split.
+
+    --model picks a registered model (listed under the option below); a time-resolved one (sep4d) needs a store
+    generated with snapshots (`tfus generate demo-4d`). --conv picks the convolution: dense or cp:R.
 
     Checkpoints carry the model config, the normalisation and the data description, so `tfus predict` and
     `tfus evaluate` need nothing else. Multi-GPU / multi-node: launch with torchrun, e.g.
@@ -43,12 +52,16 @@ def train(
       tfus train --store dataset.zarr --out runs/tiny --config train.yaml --device cpu
 
       tfus train --store dataset.zarr --out runs/cp4 --conv cp:4 --epochs 50
+
+      tfus train --store demo4d.zarr --out runs/sep4d --model sep4d --epochs 20
     """
     from tfus.pipeline.errors import TfusInputError
     from tfus.surrogates.training import load_train_config
     from tfus.surrogates.training import train as run_training
     from tfus.surrogates.training.distributed import resolve_device
 
+    if model is not None:
+        model_entry(model)  # an unknown name is one line listing the registered models, before any other check
     resolve_device(device)
     check_output_dir(out)
     cfg = (load_train_config(config, model_name=model)

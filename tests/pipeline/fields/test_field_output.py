@@ -63,3 +63,37 @@ def test_png_2d_field_in_mpa(tmp_path):
     strong = SteadyStateField(f.amplitude * 10, f.phase, f.affine, f.frequency_hz)
     save_field_png(tmp_path / "p2.png", strong, transducer=b.transducer, pose=b.pose)
     assert (tmp_path / "p2.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_write_field_outputs_writes_the_set_with_numeric_json(tmp_path):
+    import json
+
+    from tfus.pipeline.fields.output import write_field_outputs
+
+    _, field = _field()
+    record = {"metrics": {"peak_pressure_pa": np.float32(2.5e5), "n": np.int64(3), "focus_mm": np.array([1.0, 2.0])},
+              "request": {"head": tmp_path}, "time_resolved": {"n_snapshots": 2}}
+    snaps = np.stack([field.amplitude, -field.amplitude])
+    written = write_field_outputs(tmp_path / "f.nii.gz", field, record, phase=tmp_path / "ph.nii.gz",
+                                  snapshots=snaps, snapshot_times_s=np.array([1e-6, 2e-6]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json", "f.nii.gz", "f.png", "f_snapshots.nii.gz",
+                                                          "ph.nii.gz"]
+    saved = json.loads(written.json.read_text())
+    assert saved["metrics"] == {"peak_pressure_pa": 250000.0, "n": 3, "focus_mm": [1.0, 2.0]}
+    assert isinstance(saved["metrics"]["peak_pressure_pa"], float) and saved["request"]["head"] == str(tmp_path)
+    assert list(saved["time_resolved"]) == ["snapshots_file", "n_snapshots"]
+    assert saved["time_resolved"]["snapshots_file"] == str(tmp_path / "f_snapshots.nii.gz") == str(written.snapshots)
+    assert nib.load(str(written.snapshots)).shape == (*field.amplitude.shape, 2)
+    assert "time_resolved" not in record or "snapshots_file" not in record["time_resolved"]  # caller's dict kept
+
+
+def test_write_json_record_leaves_nothing_on_error(tmp_path):
+    from tfus.pipeline.fields.output import write_json_record
+
+    class Unserialisable:
+        def __str__(self):
+            raise ValueError("cannot be written")
+
+    with pytest.raises(ValueError):
+        write_json_record(tmp_path / "r.json", {"x": Unserialisable()})
+    assert list(tmp_path.iterdir()) == []
