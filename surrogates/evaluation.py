@@ -100,7 +100,8 @@ def evaluate(run: str | Path, store: str | Path, split: str = "test", device: st
     from tfus.pipeline.head.labels import Label
     from tfus.pipeline.store import SampleStore, open_store, split_samples, store_spec
     from tfus.pipeline.transducers import Pose
-    from tfus.surrogates.inference import Predictor, resolve_device
+    from tfus.pipeline.device import resolve_device
+    from tfus.surrogates.inference import Predictor
     from tfus.surrogates.metrics import aggregate, sample_metrics
     from tfus.surrogates.trained import store_bowl
 

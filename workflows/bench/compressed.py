@@ -113,13 +113,13 @@ def run_compressed_bench(store: str | Path, workdir: str | Path, *, base_model: 
     from tfus.pipeline.version import versions
     from tfus.surrogates.checkpoint import load_checkpoint
     from tfus.surrogates.evaluation import evaluate
-    from tfus.surrogates.inference import resolve_device
+    from tfus.pipeline.device import torch_device
     from tfus.surrogates.registry import build_model_with_config, model_from_checkpoint
     from tfus.surrogates.training import TrainConfig
     from tfus.workflows.bench.train_memory import train_in_fresh_process
 
     specs = variant_specs(ranks)
-    dev = resolve_device(device)
+    dev = torch_device(device)
     store, workdir = Path(store), Path(workdir)
     info = _check_store(store, split)
     rows = []

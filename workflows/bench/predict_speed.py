@@ -89,7 +89,8 @@ def run_predict_bench(cfg: PredictBenchConfig, say: Callable[[str], None] = prin
     from tfus.pipeline.head.model import HeadModel
     from tfus.pipeline.head.phantom import ellipsoid_head
     from tfus.pipeline.transducers import Pose, brain_centroid, load_transducer, sample_poses
-    from tfus.surrogates.inference import Predictor, resolve_device
+    from tfus.pipeline.device import resolve_device
+    from tfus.surrogates.inference import Predictor
     from tfus.surrogates.metrics import sample_metrics
 
     resolve_device(cfg.device)

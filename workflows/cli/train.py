@@ -47,7 +47,7 @@ def train(
     from tfus.pipeline.errors import TfusInputError
     from tfus.surrogates.training import load_train_config
     from tfus.surrogates.training import train as run_training
-    from tfus.surrogates.training.distributed import resolve_device
+    from tfus.pipeline.device import resolve_device
 
     resolve_device(device)
     check_output_dir(out)
