@@ -15,32 +15,26 @@ Example:
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from tfus.pipeline.errors import TfusInputError
 
 __all__ = ["Device", "DeviceChoice", "parse_device", "resolve_device", "torch_device"]
 
 
-class Device(str, Enum):
+class Device(StrEnum):
     """Kinds of device: ``cpu``, ``gpu`` or ``auto`` (``gpu`` when CUDA is visible, else ``cpu``)."""
 
     CPU = "cpu"
     GPU = "gpu"
     AUTO = "auto"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class DeviceChoice(str, Enum):
+class DeviceChoice(StrEnum):
     """The concrete devices a CLI option offers (``auto`` is offered only where it makes sense)."""
 
     CPU = "cpu"
     GPU = "gpu"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def _choices(allow_auto: bool) -> str:

@@ -3,15 +3,84 @@
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
+from tfus.pipeline.device import Device, DeviceChoice
 from tfus.pipeline.errors import TfusInputError
+
+__all__ = ["Device", "DeviceChoice", "Engine", "HuMapping", "OneLineErrorGroup", "Split", "check_json_out",
+           "check_output_dir", "check_output_file", "emit", "err_console", "print_json", "usage_error_line",
+           "user_errors"]
+
+
+class Engine(StrEnum):
+    """Wave engines offered by ``--engine`` (checked again by :class:`tfus.pipeline.engines.run.SimulationRequest`)."""
+
+    KWAVE = "kwave"
+    FEM = "fem"
+
+
+class HuMapping(StrEnum):
+    """HU -> acoustic property mappings offered by ``--mapping`` (the keys of ``tfus.pipeline.acoustics.MAPPINGS``)."""
+
+    ITRUSST = "itrusst"
+    KWAVE = "kwave"
+    POROSITY = "porosity"
+
+
+class Split(StrEnum):
+    """Head splits of a dataset offered by ``--split``."""
+
+    TRAIN = "train"
+    VAL = "val"
+    TEST = "test"
+
+
+def usage_error_line(err: click.ClickException) -> str:
+    """Click's usage / bad-parameter / range error as the CLI's one line ``error: <problem>; see <cmd> --help``.
+
+    Example:
+        >>> usage_error_line(click.BadParameter("0 is not in the range x>=1.", param_hint="'--epochs'"))
+        "error: invalid value for '--epochs': 0 is not in the range x>=1"
+    """
+    message = " ".join(err.format_message().split()).rstrip(".")
+    message = message[:1].lower() + message[1:]
+    ctx = getattr(err, "ctx", None)
+    hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+    return f"error: {message}{hint}"
+
+
+def _one_line(err: click.ClickException) -> None:
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", None)
+    if no_args is not None and isinstance(err, no_args):
+        raise err
+    typer.echo(usage_error_line(err), err=True)
+    raise typer.Exit(code=2) from None
+
+
+class OneLineErrorGroup(TyperGroup):
+    """The root command group: click's usage and bad-parameter errors (a wrong choice, a number out of range, an
+    unknown option) are printed as one ``error:`` line with exit code 2, like :func:`user_errors`, not as a panel."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # noqa: D102
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as err:
+            _one_line(err)
+
+    def invoke(self, ctx):  # noqa: D102
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as err:
+            _one_line(err)
 
 
 def err_console():
@@ -36,17 +105,9 @@ def user_errors(func: Callable) -> Callable:
 
 def print_json(obj: Any) -> None:
     """Print ``obj`` as JSON on stdout (progress and messages go to stderr, so stdout stays parseable)."""
-    sys.stdout.write(json.dumps(obj, indent=2, default=_default) + "\n")
+    from tfus.pipeline.io.jsonio import dumps_json
 
-
-def _default(obj: Any):
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
+    sys.stdout.write(dumps_json(obj))
 
 
 def check_output_dir(path: Path) -> None:
@@ -98,3 +159,33 @@ class StepProgress:
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def emit(result: Any, out: Path | None, as_json: bool, render: Callable[[Any], list]) -> None:
+    """Show a command's result one way: ``--out`` gets the JSON file (atomically), ``--json`` prints JSON on stdout,
+    otherwise ``render(result)``'s tables and lines go to stdout.
+
+    Example:
+        >>> emit({"speedup": 2.0}, None, True, lambda r: [f"{r['speedup']}x"])
+        {
+          "speedup": 2.0
+        }
+    """
+    if out is not None:
+        from tfus.pipeline.io.jsonio import write_json
+
+        write_json(out, result)
+    if as_json:
+        print_json(result)
+        return
+    from rich.console import Console
+
+    console = Console()
+    for item in render(result):
+        console.print(item)
+
+
+def check_json_out(out: Path | None) -> None:
+    """``--out`` of a command's JSON results: a file path ending in ``.json`` that can be written (checked first)."""
+    if out is not None:
+        check_output_file(out, (".json",))

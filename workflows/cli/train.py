@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli._common import check_output_dir, err_console, print_json, user_errors
+from tfus.workflows.cli._common import Device, check_output_dir, err_console, print_json, user_errors
 
 
 @user_errors
@@ -22,7 +22,7 @@ def train(
     conv: Annotated[str | None, typer.Option("--conv", help="Convolution of the model, overriding its config: dense "
                                                             "or cp:R (rank-R compressed)")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Total epochs (overrides the config)")] = None,
-    device: Annotated[str, typer.Option("--device", help="cpu, gpu or auto")] = "auto",
+    device: Annotated[Device, typer.Option("--device", help="auto: gpu when CUDA is visible")] = Device.AUTO,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard an earlier run in --out")] = False,
     stop_after: Annotated[int | None, typer.Option("--stop-after", min=1,
                                                    help="Train at most N epochs now (job time limits); re-run "
@@ -44,10 +44,10 @@ def train(
 
       tfus train --store dataset.zarr --out runs/cp4 --conv cp:4 --epochs 50
     """
+    from tfus.pipeline.device import resolve_device
     from tfus.pipeline.errors import TfusInputError
     from tfus.surrogates.training import load_train_config
     from tfus.surrogates.training import train as run_training
-    from tfus.pipeline.device import resolve_device
 
     resolve_device(device)
     check_output_dir(out)

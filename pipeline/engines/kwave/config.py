@@ -18,8 +18,6 @@ from tfus.pipeline.device import parse_device
 from tfus.pipeline.errors import TfusInputError
 
 
-
-
 @dataclass(frozen=True)
 class KWaveConfig:
     """How to run k-Wave.
