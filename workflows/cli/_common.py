@@ -44,23 +44,39 @@ class Split(StrEnum):
     TEST = "test"
 
 
-def usage_error_line(err: click.ClickException) -> str:
+def _click_error_types(name: str) -> tuple[type, ...]:
+    """``click.exceptions.<name>`` and, for typer >= 0.2x which vendors its own click, the vendored class of that
+    name (typer raises that one; no public alias exists). Missing names are skipped."""
+    modules = [click.exceptions]
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:  # older typer uses click itself
+        pass
+    else:
+        modules.append(vendored)
+    return tuple(getattr(m, name) for m in modules if hasattr(m, name))
+
+
+_USAGE_ERRORS = _click_error_types("UsageError")
+_NO_ARGS_IS_HELP = _click_error_types("NoArgsIsHelpError")
+
+
+def usage_error_line(err: Exception) -> str:
     """Click's usage / bad-parameter / range error as the CLI's one line ``error: <problem>; see <cmd> --help``.
 
     Example:
         >>> usage_error_line(click.BadParameter("0 is not in the range x>=1.", param_hint="'--epochs'"))
         "error: invalid value for '--epochs': 0 is not in the range x>=1"
     """
-    message = " ".join(err.format_message().split()).rstrip(".")
+    message = " ".join(err.format_message().split()).rstrip(".").replace(": Value error, ", ": ")
     message = message[:1].lower() + message[1:]
     ctx = getattr(err, "ctx", None)
     hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
     return f"error: {message}{hint}"
 
 
-def _one_line(err: click.ClickException) -> None:
-    no_args = getattr(click.exceptions, "NoArgsIsHelpError", None)
-    if no_args is not None and isinstance(err, no_args):
+def _one_line(err: Exception) -> None:
+    if isinstance(err, _NO_ARGS_IS_HELP):
         raise err
     typer.echo(usage_error_line(err), err=True)
     raise typer.Exit(code=2) from None
@@ -73,13 +89,13 @@ class OneLineErrorGroup(TyperGroup):
     def make_context(self, info_name, args, parent=None, **extra):  # noqa: D102
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
-        except click.UsageError as err:
+        except _USAGE_ERRORS as err:
             _one_line(err)
 
     def invoke(self, ctx):  # noqa: D102
         try:
             return super().invoke(ctx)
-        except click.UsageError as err:
+        except _USAGE_ERRORS as err:
             _one_line(err)
 
 
