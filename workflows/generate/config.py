@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.errors import TfusInputError, validation_message
 from tfus.pipeline.io.yaml_file import read_yaml
 from tfus.workflows.cluster import ClusterConfig
 
@@ -171,7 +171,7 @@ class GenerateConfig(BaseModel):
         try:
             return cls.model_validate({**data, "base_dir": str(base_dir)})
         except ValidationError as err:
-            raise TfusInputError(_one_line(err)) from None
+            raise TfusInputError(validation_message(err, GenerateConfig, limit=3, hidden=("base_dir",))) from None
 
     def image_path(self, head: HeadSource) -> Path:
         """Resolve a head's image: ``bundled:NAME`` or a path (relative to the YAML's folder)."""
@@ -221,39 +221,3 @@ def resolve_config_path(path: str | Path) -> Path:
         return preset
     presets = sorted(q.stem for q in data_path("datasets").glob("*.yaml"))
     raise TfusInputError(f"config {path} not found; give a YAML file or a preset ({', '.join(presets)})")
-
-
-def _one_line(err: ValidationError) -> str:
-    messages = []
-    errors = err.errors()
-    extra = [item for item in errors if item["type"] == "extra_forbidden"]
-    for item in (extra or errors)[:3]:
-        loc = ".".join(str(part) for part in item["loc"])
-        if item["type"] == "extra_forbidden":
-            parent = item["loc"][:-1]
-            allowed = _allowed_keys(parent)
-            where = ".".join(str(p) for p in parent)
-            key = str(item["loc"][-1])
-            messages.append(f"{where + ': ' if where else ''}unknown key {key!r}; allowed keys: {', '.join(allowed)}")
-            continue
-        msg = item["msg"].removeprefix("Value error, ")
-        shown = "" if item["type"].startswith("value_error") or item["type"] == "missing" else \
-            f" (got {item.get('input')!r})"
-        messages.append(msg if loc and msg.startswith(f"{loc}") else f"{loc or 'config'}: {msg}{shown}")
-    return "; ".join(messages)
-
-
-def _allowed_keys(loc: tuple) -> list[str]:
-    model: Any = GenerateConfig
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        info = getattr(model, "model_fields", {}).get(part)
-        if info is None:
-            return []
-        ann = info.annotation
-        args = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else (args[0] if args else None)
-        if model is None:
-            return []
-    return [k for k in model.model_fields if k != "base_dir"]
