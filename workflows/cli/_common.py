@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,11 @@ from typer.core import TyperGroup
 
 from tfus.pipeline.device import Device, DeviceChoice
 from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.progress import ProgressBar
 
 __all__ = ["Device", "DeviceChoice", "Engine", "HuMapping", "OneLineErrorGroup", "Split", "check_json_out",
-           "check_output_dir", "check_output_file", "emit", "err_console", "print_json", "usage_error_line",
-           "user_errors"]
+           "check_output_dir", "check_output_file", "emit", "err_console", "print_json", "sample_bar",
+           "usage_error_line", "user_errors"]
 
 
 class Engine(StrEnum):
@@ -150,31 +152,17 @@ def _check_parent(path: Path) -> None:
             return
 
 
-class StepProgress:
-    """A rich progress bar over time steps that appears at the first update, so checks that fail before the first
-    step print only their one-line error. Use as ``with StepProgress("k-Wave") as progress: run(progress=progress)``."""
+#: the step-callback progress bar (``with StepProgress("k-Wave") as progress: run(progress=progress)``); the one bar
+#: of tfus is :class:`tfus.pipeline.progress.ProgressBar`, this name is kept for existing commands.
+StepProgress = ProgressBar
 
-    def __init__(self, description: str) -> None:
-        self.description = description
-        self._bar = None
-        self._task = None
 
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), console=err_console())
-            self._bar.start()
-            self._task = self._bar.add_task(self.description, total=total)
-        self._bar.update(self._task, completed=done, total=total)
-
-    def __enter__(self) -> StepProgress:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+@contextlib.contextmanager
+def sample_bar(total: int, console: Any = None) -> Iterator[Callable[[int], None]]:
+    """A bar over whole simulations (``progress_factory`` of ``generate``): yields ``advance(n)``."""
+    with ProgressBar(console=console) as bar:
+        bar.start("simulating", total)
+        yield bar.advance
 
 
 def emit(result: Any, out: Path | None, as_json: bool, render: Callable[[Any], list]) -> None:

@@ -90,9 +90,9 @@ def generate_speed(
 
 
 def _run_with_progress(description: str, func, **kwargs):
-    from tfus.workflows.cli._common import StepProgress
+    from tfus.pipeline.progress import ProgressBar
 
-    with StepProgress(description) as progress:
+    with ProgressBar(description) as progress:
         return func(progress=progress, **kwargs)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli._common import DeviceChoice, err_console, user_errors
+from tfus.workflows.cli._common import DeviceChoice, err_console, sample_bar, user_errors
 
 
 @user_errors
@@ -30,7 +30,6 @@ def demo(
     """
     from tfus.pipeline.device import resolve_device
     from tfus.pipeline.errors import TfusInputError
-    from tfus.workflows.cli.generate import _SampleBar
     from tfus.workflows.demo import DemoConfig, run_demo
 
     if epochs < 1 or (workers is not None and workers < 1):
@@ -44,5 +43,5 @@ def demo(
         console.log(message)
 
     config = DemoConfig(dataset=dataset, workers=workers, epochs=epochs, seed=seed, device=device.value)
-    report = run_demo(workdir, config, progress, sample_bar=lambda total: _SampleBar(total, console))
+    report = run_demo(workdir, config, progress, sample_bar=lambda total: sample_bar(total, console))
     console.print(f"[green]report:[/] {report}")
