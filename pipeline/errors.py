@@ -15,7 +15,9 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["TfusInputError", "validation_message"]
+from typing import Any
+
+__all__ = ["TfusInputError", "dataclass_from_mapping", "validation_message"]
 
 
 class TfusInputError(ValueError):
@@ -92,3 +94,45 @@ def _allowed_keys(model: type, loc: tuple) -> list[str]:
         if model is None:
             return []
     return list(getattr(model, "model_fields", {}))
+
+
+def dataclass_from_mapping(cls: type, data: Any, *, where: str, hidden: tuple[str, ...] = ()) -> Any:
+    """Build the frozen settings dataclass ``cls`` (``KWaveConfig``, ``FemConfig``) from a parsed YAML mapping, with
+    the same one-line messages as :func:`validation_message`: unknown keys name the allowed ones; the class's own
+    checks (``__post_init__``) raise :class:`TfusInputError`, which gets ``where`` in front.
+
+    Args:
+        cls: a dataclass.
+        data: the mapping (None: defaults).
+        where: the location named in messages (``simulation.kwave``).
+        hidden: keys that may not be set from the mapping (and are not listed as allowed).
+
+    Example:
+        >>> from dataclasses import dataclass
+        >>> @dataclass(frozen=True)
+        ... class Steps:
+        ...     n: int = 3
+        >>> dataclass_from_mapping(Steps, {"n": 5}, where="steps")
+        Steps(n=5)
+        >>> dataclass_from_mapping(Steps, {"m": 5}, where="steps")
+        Traceback (most recent call last):
+        ...
+        tfus.pipeline.errors.TfusInputError: steps: unknown key 'm'; allowed keys: n
+    """
+    import dataclasses
+    from collections.abc import Mapping
+
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise TfusInputError(f"{where}: expected a mapping of settings, got {type(data).__name__}")
+    allowed = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in hidden]
+    for key in data:
+        if key not in allowed:
+            raise TfusInputError(f"{where}: unknown key {str(key)!r}; allowed keys: {', '.join(allowed)}")
+    try:
+        return cls(**data)
+    except TfusInputError as err:
+        raise TfusInputError(f"{where}: {err}") from None
+    except TypeError as err:  # a value of the wrong type met a comparison in the checks
+        raise TfusInputError(f"{where}: {err}") from None

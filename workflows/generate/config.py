@@ -16,13 +16,12 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tfus.pipeline.errors import TfusInputError, validation_message
+from tfus.pipeline.errors import TfusInputError, dataclass_from_mapping, validation_message
 from tfus.pipeline.io.yaml_file import read_yaml
 from tfus.workflows.cluster import ClusterConfig
 
@@ -91,14 +90,10 @@ class SimulationConfig(BaseModel):
     def _kwave_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         from tfus.pipeline.engines.kwave.config import KWaveConfig
 
-        allowed = [f.name for f in dataclass_fields(KWaveConfig) if f.name != "device"]
-        for key in value:
-            if key not in allowed:
-                raise ValueError(f"unknown key {key!r}; allowed keys: {', '.join(allowed)}")
         try:
-            KWaveConfig(**value)
-        except TfusInputError as err:
-            raise ValueError(str(err)) from None
+            dataclass_from_mapping(KWaveConfig, value, where="kwave", hidden=("device",))
+        except TfusInputError as err:  # pydantic names the location (simulation.kwave)
+            raise ValueError(str(err).removeprefix("kwave: ")) from None
         return value
 
     @property

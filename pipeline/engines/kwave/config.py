@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tfus.pipeline.device import parse_device
-from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.errors import TfusInputError, dataclass_from_mapping
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,17 @@ class KWaveConfig:
     snapshots: int = 0
     burst_cycles: int = 0
     binary: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data, where: str = "kwave") -> KWaveConfig:
+        """Settings from a parsed YAML mapping, checked like every tfus config (unknown keys name the allowed ones;
+        :func:`tfus.pipeline.errors.dataclass_from_mapping`).
+
+        Example:
+            >>> KWaveConfig.from_mapping({"cfl": 0.2}).cfl
+            0.2
+        """
+        return dataclass_from_mapping(cls, data, where=where)
 
     def __post_init__(self) -> None:
         if self.binary is not None:
