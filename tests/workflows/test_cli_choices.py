@@ -48,3 +48,30 @@ def test_usage_error_line_keeps_the_problem():
 
     err = click.BadParameter("'x' is not one of 'a', 'b'.", param_hint="'--k'")
     assert usage_error_line(err) == "error: invalid value for '--k': 'x' is not one of 'a', 'b'"
+
+
+def test_emit_writes_numbers_and_renders(tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    from tfus.workflows.cli._common import emit
+
+    out = tmp_path / "r.json"
+    emit({"speedup": np.float64(2.5), "rows": np.arange(2)}, out, False, lambda r: [f"speed-up {r['speedup']:.1f}x"])
+    assert json.loads(out.read_text()) == {"speedup": 2.5, "rows": [0, 1]}
+    assert capsys.readouterr().out.strip() == "speed-up 2.5x"
+    emit({"n": np.int32(3)}, None, True, lambda r: ["not shown"])
+    assert json.loads(capsys.readouterr().out) == {"n": 3}
+
+
+def test_bench_kernels_out_json(cli, tmp_path):
+    import json
+
+    out = tmp_path / "k.json"
+    result = cli("bench", "kernels", "--op", "depthwise_conv3d", "--size", 8, "--channels", 2, "--repeats", 1,
+                 "--warmup", 0, "--out", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    saved = json.loads(out.read_text())
+    assert saved["ops"][0]["op"] == "depthwise_conv3d" and isinstance(saved["copy_bandwidth_gbs"], float)
+    assert "depthwise_conv3d" in result.stdout  # the table, rendered by the bench module
