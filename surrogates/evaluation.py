@@ -95,10 +95,11 @@ def evaluate(run: str | Path, store: str | Path, split: str = "test", device: st
         TfusInputError: unknown or empty split, no complete samples in it, an unreadable checkpoint or store, a store
             simulated with a transducer or frequency the model was not trained for.
     """
+    from tfus.pipeline.device import resolve_device
     from tfus.pipeline.head.labels import Label
     from tfus.pipeline.store import SampleStore, open_store, read_transducer, split_samples, store_spec
     from tfus.pipeline.transducers import Pose
-    from tfus.surrogates.inference import Predictor, resolve_device
+    from tfus.surrogates.inference import Predictor
     from tfus.surrogates.metrics import aggregate, sample_metrics
 
     resolve_device(device)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from tfus.pipeline.device import resolve_device, torch_device
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.transducers import BowlTransducer, Pose
 from tfus.surrogates.normalization import Normalization
@@ -41,29 +42,9 @@ if TYPE_CHECKING:
     from tfus.pipeline.engines.field import SteadyStateField
     from tfus.pipeline.head.model import HeadModel
 
-__all__ = ["FieldPrediction", "Prediction", "Predictor", "normalization_from_dict", "predict_field", "predictor_class",
-           "resolve_device"]
+__all__ = ["FieldPrediction", "Prediction", "Predictor", "normalization_from_dict", "predict_field", "predictor_class"]
 
 SPACING_TOL_REL = 1e-3  #: head spacings within this of the trained one are used as they are
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``cpu`` or ``gpu`` (also ``cuda``, ``cuda:N``) -> a torch device; a one-line error when CUDA is missing.
-
-    Example:
-        >>> resolve_device("cpu")
-        device(type='cpu')
-    """
-    name = str(device).lower()
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "gpu" or name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
-            raise TfusInputError(f"--device {device}: no CUDA device is available (torch {torch.__version__}, "
-                                 f"{build}); use --device cpu")
-        return torch.device("cuda" if name == "gpu" else name)
-    raise TfusInputError(f"unknown device {device!r}; use cpu or gpu")
 
 
 def predictor_class(model_name: str) -> type[Predictor]:
@@ -123,7 +104,7 @@ class Predictor:
     def __init__(self, model: torch.nn.Module, normalization: Normalization, data: Mapping | TrainedData,
                  device: str | torch.device = "cpu", overlap: float = 0.5, sw_batch_size: int = 1,
                  name: str = "deeptfus", source: str | None = None) -> None:
-        self.device = resolve_device(device)
+        self.device = torch_device(device)
         cfg = getattr(model, "config", None)
         self.data = data if isinstance(data, TrainedData) else \
             TrainedData.from_mapping(data, getattr(cfg, "n_points", None))

@@ -118,7 +118,9 @@ def run_demo(workdir: Path, config: DemoConfig = DemoConfig(), progress: Callabl
 
 
 def _device(device: str) -> str:
-    return "gpu" if device == "gpu" else "cpu"
+    from tfus.pipeline.device import parse_device
+
+    return parse_device(device, allow_auto=False).value
 
 
 def _dataset(cfg, store: Path, say, sample_bar) -> dict:

@@ -6,6 +6,7 @@ Example:
 """
 
 from tfus.pipeline.io.atomic import atomic_path, atomic_write_text
+from tfus.pipeline.io.jsonio import dumps_json, write_json
 from tfus.pipeline.io.nifti import write_nifti
 from tfus.pipeline.io.orient import resample_isotropic, resample_to, to_ras
 from tfus.pipeline.io.readers import read_image
@@ -15,10 +16,12 @@ __all__ = [
     "Volume",
     "atomic_path",
     "atomic_write_text",
+    "dumps_json",
     "read_image",
     "resample_isotropic",
     "resample_to",
     "to_ras",
     "validate_volume",
+    "write_json",
     "write_nifti",
 ]

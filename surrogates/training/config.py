@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.errors import TfusInputError, validation_message
 from tfus.pipeline.io.yaml_file import read_yaml
 from tfus.surrogates.losses import LossConfig
 
@@ -157,7 +157,8 @@ class TrainConfig(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as err:
-            raise TfusInputError(_one_line(err)) from None
+            raise TfusInputError(validation_message(err, cls, root="training config",
+                                                    unknown="unknown training config key", limit=1)) from None
 
     def public(self) -> dict:
         """Plain JSON (stored in checkpoints and ``config.json``)."""
@@ -168,13 +169,3 @@ def load_train_config(path: str | Path | None = None, **overrides: Any) -> Train
     """Read a training YAML (``yaml.safe_load``; None: defaults) and apply ``overrides`` (None values ignored)."""
     data: Any = None if path is None else read_yaml(path, "training config")
     return TrainConfig.from_mapping(data, **overrides)
-
-
-def _one_line(err: ValidationError) -> str:
-    item = err.errors()[0]
-    loc = ".".join(str(p) for p in item["loc"])
-    if item["type"] == "extra_forbidden":
-        return f"unknown training config key {loc!r}; allowed keys: {', '.join(TrainConfig.model_fields)}"
-    msg = item["msg"].removeprefix("Value error, ")
-    shown = "" if item["type"].startswith("value_error") else f" (got {item.get('input')!r})"
-    return f"{loc or 'training config'}: {msg}{shown}"

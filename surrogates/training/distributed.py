@@ -20,26 +20,11 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from tfus.pipeline.device import Device, resolve_device
 from tfus.pipeline.errors import TfusInputError
 
-__all__ = ["DistContext", "all_gather_objects", "all_reduce_sum", "barrier", "resolve_device", "setup_distributed",
+__all__ = ["DistContext", "all_gather_objects", "all_reduce_sum", "barrier", "setup_distributed",
            "teardown_distributed", "weights_digest"]
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` / ``cpu`` / ``gpu`` (or ``cuda``) -> ``cpu`` or ``cuda``; asking for CUDA without one is an error."""
-    kind = str(device).lower()
-    if kind not in ("auto", "cpu", "gpu", "cuda"):
-        raise TfusInputError(f"unknown device {device!r}; use cpu, gpu or auto")
-    if kind == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if kind in ("gpu", "cuda"):
-        if not torch.cuda.is_available():
-            built = "with" if torch.backends.cuda.is_built() else "without"
-            raise TfusInputError(f"--device gpu asked for, but no CUDA device is visible (torch {torch.__version__} "
-                                 f"built {built} CUDA); use --device cpu or install a CUDA build of torch")
-        return "cuda"
-    return "cpu"
 
 
 @dataclass(frozen=True)
@@ -67,7 +52,7 @@ def setup_distributed(device: str = "auto", timeout_s: float = 1800.0) -> DistCo
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    if kind == "cuda":
+    if kind is Device.GPU:
         if local >= torch.cuda.device_count():
             raise TfusInputError(f"LOCAL_RANK {local} but only {torch.cuda.device_count()} CUDA devices; launch at "
                                  "most one process per GPU (torchrun --nproc_per_node)")
@@ -77,7 +62,7 @@ def setup_distributed(device: str = "auto", timeout_s: float = 1800.0) -> DistCo
         dev = torch.device("cpu")
     owns = False
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if kind == "cuda" else "gloo", timeout=timedelta(seconds=timeout_s))
+        dist.init_process_group("nccl" if kind is Device.GPU else "gloo", timeout=timedelta(seconds=timeout_s))
         owns = True
     if dist.is_initialized():
         world, rank = dist.get_world_size(), dist.get_rank()

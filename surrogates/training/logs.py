@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tfus.pipeline.io import atomic_write_text
+from tfus.pipeline.progress import ProgressBar
 
 __all__ = ["EpochProgress", "TensorBoardLog", "write_csv"]
 
@@ -66,42 +67,15 @@ class TensorBoardLog:
             self.writer.close()
 
 
-class EpochProgress:
-    """A rich progress bar per epoch on stderr showing the running mean loss; silent when ``enabled`` is False or
-    stderr is not a terminal (job logs get the one-line epoch summaries instead)."""
+class EpochProgress(ProgressBar):
+    """The training bar (:class:`tfus.pipeline.progress.ProgressBar`): one task per epoch showing the running mean
+    loss; silent when ``enabled`` is False or stderr is not a terminal (job logs get the one-line epoch summaries
+    instead)."""
 
     def __init__(self, enabled: bool = True) -> None:
-        from rich.console import Console
-
-        self.console = Console(stderr=True)
+        super().__init__(fields=("loss",))
         self.enabled = enabled and self.console.is_terminal
-        self._bar = None
-        self._task = None
 
-    def start(self, description: str, total: int) -> None:
-        if not self.enabled:
-            return
-        if self._bar is None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                                 console=self.console)
-            self._bar.start()
-        self._task = self._bar.add_task(description, total=total, loss="-")
-
-    def update(self, done: int, loss: float) -> None:
-        if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, completed=done, loss=f"{loss:.4g}")
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
+    def update(self, done: int, loss: float) -> None:  # type: ignore[override]
+        """Set the epoch's batches done and the running mean loss."""
+        super().update(done, loss=f"{loss:.4g}")

@@ -394,6 +394,6 @@ def _named(prefix: str, means: dict[str, float]) -> dict[str, float]:
 
 
 def _json(obj: dict) -> str:
-    import json
+    from tfus.pipeline.io.jsonio import dumps_json
 
-    return json.dumps(obj, indent=2, default=str) + "\n"
+    return dumps_json(obj)

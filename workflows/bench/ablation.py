@@ -57,3 +57,26 @@ def run_ablation(store: str | Path, workdir: str | Path, *, base_model: dict, ep
         rows.append({"variant": name, "parameters": n_params, "train_seconds": train_s,
                      **{k: ev[k] for k in ACCURACY if k in ev}})
     return rows
+
+
+def render_ablation(rows: list[dict], epochs: int, store) -> list:
+    """The rows of :func:`run_ablation` as a rich table.
+
+    Example:
+        >>> for item in render_ablation(rows, 12, "dataset.zarr"):  # doctest: +SKIP
+        ...     Console().print(item)
+    """
+    from rich.table import Table
+
+    table = Table("variant", "parameters", "train (s)", "rel. L2 % (mean / median)", "focal error mm",
+                  "peak error %", "intracranial focal error mm", "focal Dice",
+                  title=f"DeepTFUS ablation, {epochs} epochs, test split of {store}")
+
+    def cell(r: dict, k: str) -> str:
+        return f"{r[k]['mean']:.1f} / {r[k]['median']:.1f}" if k in r else "-"
+
+    for r in rows:
+        table.add_row(r["variant"], f"{r['parameters'] / 1e6:.2f} M", f"{r['train_seconds']:.0f}", cell(r, "rel_l2"),
+                      cell(r, "focal_error_mm"), cell(r, "peak_error"), cell(r, "focal_error_brain_mm"),
+                      f"{r['focal_dice']['mean']:.2f}" if "focal_dice" in r else "-")
+    return [table]

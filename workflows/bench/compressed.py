@@ -33,7 +33,7 @@ from pathlib import Path
 
 from tfus.pipeline.errors import TfusInputError
 
-__all__ = ["compressed_table", "run_compressed_bench", "saved_activation_bytes", "variant_specs"]
+__all__ = ["compressed_table", "render_compressed", "run_compressed_bench", "saved_activation_bytes", "variant_specs"]
 
 ACCURACY = ("rel_l2", "focal_error_mm", "peak_error", "focal_error_brain_mm")
 
@@ -110,16 +110,16 @@ def run_compressed_bench(store: str | Path, workdir: str | Path, *, base_model: 
     """Train, measure and evaluate every variant (module docstring); return the results as plain JSON."""
     import torch
 
+    from tfus.pipeline.device import torch_device
     from tfus.pipeline.version import versions
     from tfus.surrogates.checkpoint import load_checkpoint
     from tfus.surrogates.evaluation import evaluate
-    from tfus.surrogates.inference import resolve_device
     from tfus.surrogates.registry import build_model_with_config, model_from_checkpoint
     from tfus.surrogates.training import TrainConfig
     from tfus.workflows.bench.train_memory import train_in_fresh_process
 
     specs = variant_specs(ranks)
-    dev = resolve_device(device)
+    dev = torch_device(device)
     store, workdir = Path(store), Path(workdir)
     info = _check_store(store, split)
     rows = []
@@ -183,3 +183,8 @@ def compressed_table(res: dict):
             f"one training forward pass (batch {res['batch_size']}). Forward: median of {res['repeats']}, batch 1, "
             "inference mode. Pointwise convs stay dense under cp:R.")
     return table, note
+
+
+def render_compressed(res: dict) -> list:
+    """The results of :func:`run_compressed_bench` as rich renderables: :func:`compressed_table` and its note."""
+    return list(compressed_table(res))

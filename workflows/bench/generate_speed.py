@@ -121,3 +121,30 @@ def run_generate_bench(bench: GenerateBenchConfig, say: Callable[[str], None] = 
             "speedup": last["samples_per_hour"] / first["samples_per_hour"], "speedup_target": SPEEDUP_TARGET,
             "speedup_same_threads": (last["samples_per_hour"] / single["samples_per_hour"]) if single else None,
             "max_overhead_fraction": max(r["overhead_fraction"] for r in rows), "overhead_target": OVERHEAD_TARGET}
+
+
+def render_generate(res: dict) -> list:
+    """The results of :func:`run_generate_bench` as rich renderables: the per-worker-count table and the ratio line.
+
+    Example:
+        >>> for item in render_generate(res):  # doctest: +SKIP
+        ...     Console().print(item)
+    """
+    from rich.table import Table
+
+    table = Table("workers", "threads / sim", "samples", "simulation wall (s)", "samples / hour", "Σ simulation (s)",
+                  "overhead (s/sample)", "of which store read+write (s/sample)", "overhead",
+                  title=f"tfus generate: {res['dataset']} ({res['samples']} samples, {len(res['heads'])} heads, grid "
+                        f"{res['grid']} at {res['spacing_mm']:g} mm), {res['cores']} cores, local workers")
+    for r in res["rows"]:
+        table.add_row(str(r["workers"]), str(r["threads_per_simulation"]), str(r["samples"]),
+                      f"{r['simulate_wall_seconds']:.1f}", f"{r['samples_per_hour']:.0f}",
+                      f"{r['sim_seconds_total']:.1f}", f"{r['overhead_seconds_per_sample']:.2f}",
+                      f"{r['store_seconds_per_sample']:.2f}", f"{100 * r['overhead_fraction']:.1f} %")
+    same = res.get("speedup_same_threads")
+    return [table,
+            f"samples/hour 2 workers / 1 worker: {res['speedup']:.2f}x (target >= {res['speedup_target']:g})"
+            + (f"; at 1 thread per simulation in both runs: {same:.2f}x" if same else "")
+            + "   workflow overhead: max "
+            f"{100 * res['max_overhead_fraction']:.1f} % of simulation time (target < "
+            f"{100 * res['overhead_target']:g} %)"]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from tfus.pipeline.errors import TfusInputError
 
-__all__ = ["KernelBenchConfig", "run_kernel_bench"]
+__all__ = ["KernelBenchConfig", "render_kernels", "run_kernel_bench"]
 
 OPS = ("depthwise_conv3d", "cp_conv3d", "sep4d_conv")
 
@@ -234,3 +234,44 @@ def run_kernel_bench(cfg: KernelBenchConfig, say: Callable[[str], None] = print)
     return {"device": name, "cuda": cuda, "dtype": cfg.dtype, "repeats": cfg.repeats, "warmup": cfg.warmup,
             "copy_bandwidth_gbs": bandwidth, "tf32": bool(torch.backends.cudnn.allow_tf32), "cudnn_benchmark": True,
             "note": note, "ops": ops, "versions": versions()}
+
+
+def render_kernels(res: dict) -> list:
+    """The results of :func:`run_kernel_bench` as rich renderables: one table of every path, then one line per op.
+
+    Example:
+        >>> for item in render_kernels(run_kernel_bench(KernelBenchConfig())):  # doctest: +SKIP
+        ...     Console().print(item)
+    """
+    from rich.table import Table
+
+    bw = res["copy_bandwidth_gbs"]
+    title = (f"tfus.kernels on {res['device']}, {res['dtype']}, median of {res['repeats']}; copy bandwidth "
+             f"{bw:.0f} GB/s" + ("" if res["cuda"] else " — CPU, PyTorch paths only: NOT a speed claim (Triton's "
+                                                       "CPU interpreter is not timed)"))
+    table = Table("op", "impl", "layout", "fwd ms", "fwd+bwd ms", "fwd GB/s (% bw)", "fwd+bwd GB/s (% bw)",
+                  "fwd TFLOP/s", "speed-up fwd", "speed-up fwd+bwd", "max rel diff", title=title)
+
+    def fmt(value, spec, suffix=""):
+        return "-" if value is None else format(value, spec) + suffix
+
+    for o in res["ops"]:
+        for r in o["rows"]:
+            if "fwd_ms" not in r:
+                table.add_row(o["op"], r["impl"], r["layout"], r.get("note", "not available"), *[""] * 7)
+                continue
+            table.add_row(o["op"], r["impl"], r["layout"], f"{r['fwd_ms']:.3f}", f"{r['fwd_bwd_ms']:.3f}",
+                          f"{r['fwd_gbs']:.3g} ({r['fwd_pct_bandwidth']:.2g} %)",
+                          f"{r['fwd_bwd_gbs']:.3g} ({r['fwd_bwd_pct_bandwidth']:.2g} %)", f"{r['fwd_tflops']:.3g}",
+                          fmt(r["fwd_speedup"], ".2f", "x"), fmt(r["fwd_bwd_speedup"], ".2f", "x"),
+                          f"{r['max_rel_diff']:.1e}")
+    items: list = [table]
+    for o in res["ops"]:
+        shape = ", ".join(f"{k}={v}" for k, v in o["shape"].items())
+        if o["speedup_fwd"] is None:
+            why = "Triton path not available" if res["cuda"] else "no CUDA"
+            items.append(f"{o['op']} ({shape}): Triton / best PyTorch: not measured ({why})")
+        else:
+            items.append(f"{o['op']} ({shape}): best Triton vs best PyTorch: fwd {o['speedup_fwd']:.2f}x, "
+                         f"fwd+bwd {fmt(o['speedup_fwd_bwd'], '.2f')}x (> 1: Triton faster)")
+    return items

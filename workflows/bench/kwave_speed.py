@@ -210,3 +210,29 @@ def time_binary(binary: str, run, shape: tuple[int, ...], steps: int) -> dict:
     loop = info["loop_s"] if info["loop_s"] is not None else info["wall_s"]
     return {"loop_s": loop, "wall_s": info["wall_s"], "version": info["version"], "binary": str(path),
             "threads": cpu_threads(), "p_final": p_final}
+
+
+def render_speed(res: dict, device: str) -> list:
+    """The results of :func:`run_speed_bench` as rich renderables: the step-time table and the ratio lines.
+
+    Example:
+        >>> for item in render_speed(run_speed_bench(SpeedConfig(n=48, steps=2)), "cpu"):  # doctest: +SKIP
+        ...     Console().print(item)
+    """
+    from rich.table import Table
+
+    table = Table("solver", "ms / step", title=f"k-Wave step, grid {res['grid']}, {device}")
+    for name, sec in res["seconds_per_step"].items():
+        table.add_row(name, f"{1e3 * sec:.1f}")
+    items: list = [table,
+                   f"fast step / FFT floor: {res['fast_over_fft_floor']:.2f}x (target <= 1.3)   "
+                   f"speed-up vs k-wave-python float64: {res['speedup_vs_kwave_float64']:.1f}x, float32: "
+                   f"{res['speedup_vs_kwave_float32']:.1f}x (target >= 3)   max |diff| / max |p|: "
+                   f"{res['max_rel_diff_vs_kwave_float64']:.1e} (target <= 1e-4)"]
+    if "binary" in res:
+        b = res["binary"]
+        items.append(f"k-Wave C++ binary: {b['version'] or b['binary']} ({b['threads']} threads; not tfus code): "
+                     f"{1e3 * b['loop_s'] / b['steps']:.1f} ms/step from its own time-loop report, "
+                     f"{1e3 * b['wall_s'] / b['steps']:.1f} ms/step wall incl. loading and FFT planning; "
+                     f"final pressure vs the fast step: max |diff| / max |p| {b['max_rel_diff_vs_fast']:.1e}")
+    return items

@@ -85,12 +85,13 @@ def _untrained_predictor(head, bowl, device: str):
 
 def run_predict_bench(cfg: PredictBenchConfig, say: Callable[[str], None] = print) -> dict:
     """Time one simulation and the surrogate's predictions of the same pose; return the rows and the ratio."""
+    from tfus.pipeline.device import resolve_device
     from tfus.pipeline.engines.problem import head_on_grid
     from tfus.pipeline.engines.run import SimulationRequest, run_simulation
     from tfus.pipeline.head.model import HeadModel
     from tfus.pipeline.head.phantom import ellipsoid_head
     from tfus.pipeline.transducers import Pose, brain_centroid, load_transducer, sample_poses
-    from tfus.surrogates.inference import Predictor, resolve_device
+    from tfus.surrogates.inference import Predictor
     from tfus.surrogates.metrics import sample_metrics
 
     resolve_device(cfg.device)
@@ -149,3 +150,29 @@ def run_predict_bench(cfg: PredictBenchConfig, say: Callable[[str], None] = prin
         "peak_pressure_simulated_pa": float(np.max(sim.field.amplitude)),
         "peak_pressure_predicted_pa": last.peak_pa,
     }
+
+
+def render_predict(res: dict) -> list:
+    """The results of :func:`run_predict_bench` as rich renderables: simulation vs prediction table and the ratio.
+
+    Example:
+        >>> for item in render_predict(res):  # doctest: +SKIP
+        ...     Console().print(item)
+    """
+    from rich.table import Table
+
+    table = Table("method", "device", "seconds", "note",
+                  title=f"one pose on {res['head']}, grid {res['grid']} at {res['spacing_mm']:g} mm, "
+                        f"{res['transducer']} at {res['frequency_hz'] / 1e3:g} kHz, {res['cores']} cores")
+    table.add_row("k-Wave simulation (tfus simulate engine)", res["sim_device"], f"{res['simulation_seconds']:.2f}",
+                  f"{res['simulation_steps']} steps, {res['simulation_ms_per_step']:.1f} ms/step")
+    table.add_row(f"{res['model']} prediction (median of {len(res['predict_seconds'])})", res["device"],
+                  f"{res['predict_seconds_median']:.4f}",
+                  f"{res['model_note']}; {res['parameters'] / 1e6:.2f} M parameters, {res['windows']} window(s)")
+    line = (f"prediction / simulation speed-up: {res['speedup']:.0f}x (target >= {res['speedup_target']:g}x: "
+            f"{'met' if res['meets_target'] else 'NOT met'})")
+    if res["accuracy_vs_simulation"]:
+        acc = res["accuracy_vs_simulation"]
+        line += (f"   accuracy vs this simulation: rel L2 {acc['rel_l2_percent']:.1f} %, focal error "
+                 f"{acc['focal_error_mm']:.1f} mm, peak error {acc['peak_error_percent']:.1f} %")
+    return [table, line]

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.io.jsonio import write_json
 
 __all__ = ["peak_rss_supported", "train_in_fresh_process"]
 
@@ -86,7 +87,7 @@ def _child() -> None:
     try:
         train(args["store"], out, cfg, device=args["device"], overwrite=True, progress=False, say=None)
     except TfusInputError as err:
-        (out / _RESULT).write_text(json.dumps({"error": str(err)}), encoding="utf-8")
+        write_json(out / _RESULT, {"error": str(err)}, indent=None)
         raise SystemExit(2) from None
     seconds = time.perf_counter() - t0
     if cuda:
@@ -100,8 +101,8 @@ def _child() -> None:
             hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         peak = 1024 * hwm - base
     out.mkdir(parents=True, exist_ok=True)
-    (out / _RESULT).write_text(json.dumps({"train_seconds": seconds, "peak_train_bytes": int(peak),
-                                           "memory_method": method}), encoding="utf-8")
+    write_json(out / _RESULT, {"train_seconds": seconds, "peak_train_bytes": int(peak), "memory_method": method},
+               indent=None)
 
 
 def train_in_fresh_process(store: str | Path, out: str | Path, config: dict, device: str = "cpu",

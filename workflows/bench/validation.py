@@ -240,3 +240,61 @@ def ct_slice_medium(spacing_mm: float, mapping: str = "kwave"):
         if all(np.all(labels[tuple((n - 4).clip(0).T)] == 0) for n in near):
             return medium, pose, description, labels
     raise RuntimeError("no standoff puts the arc clear of the head")
+
+
+def render_oneil(r: dict, spacing_mm: float) -> list:
+    """The results of :func:`oneil_bench` as rich renderables: k-Wave vs O'Neil table and a timing line.
+
+    Example:
+        >>> for item in render_oneil(oneil_bench(1.0), 1.0):  # doctest: +SKIP
+        ...     Console().print(item)
+    """
+    from rich.table import Table
+
+    t = Table("quantity", "k-Wave", "O'Neil", "difference", title=f"itrusst-sc1 in water, {spacing_mm} mm grid")
+    t.add_row("on-axis peak (kPa)", f"{r['peak_pa'] / 1e3:.1f}", f"{r['peak_ref_pa'] / 1e3:.1f}",
+              f"{r['peak_error_percent']:+.2f} % (target |.| <= 1.5 %)")
+    t.add_row("peak position (mm from apex)", f"{r['peak_z_mm']:.2f}", f"{r['peak_z_ref_mm']:.2f}",
+              f"{r['peak_position_error_mm']:+.2f} mm (target |.| <= 0.5)")
+    t.add_row("p(R) (kPa)", f"{r['p_at_R_pa'] / 1e3:.1f}", f"{r['p_at_R_ref_pa'] / 1e3:.1f}", "")
+    t.add_row("axial -6 dB (mm)", "{:.1f}-{:.1f}".format(*r["axial_6db_mm"]),
+              "{:.1f}-{:.1f}".format(*r["axial_6db_ref_mm"]), "")
+    t.add_row("lateral -6 dB width (mm)", "{:.2f} / {:.2f}".format(*r["lateral_6db_widths_mm"]),
+              f"{r['lateral_6db_ref_mm']:.2f}", "")
+    return [t, f"{r['steps']} steps, {r['ms_per_step']:.0f} ms/step, {r['wall_s']:.0f} s"]
+
+
+_ITRUSST_KEYS = ("focal_pressure_pa", "focus_axial_mm", "focus_lateral_mm", "axial_6db_length_mm",
+                 "lateral_6db_width_mm", "axial_3db_length_mm", "lateral_3db_width_mm", "reference",
+                 "ref_focal_pressure_pa", "focal_pressure_diff_percent", "focal_position_diff_mm", "linf_percent",
+                 "l2_percent")
+
+
+def render_itrusst(r: dict, bm: int, spacing_mm: float) -> list:
+    """The results of :func:`itrusst_bench` as a rich table of its focal metrics.
+
+    Example:
+        >>> for item in render_itrusst(itrusst_bench(1), 1, 1.0):  # doctest: +SKIP
+        ...     Console().print(item)
+    """
+    from rich.table import Table
+
+    t = Table("metric", "value", title=f"ITRUSST BM{bm}: {r['description']} ({spacing_mm} mm grid)")
+    for key in _ITRUSST_KEYS:
+        if key in r:
+            v = r[key]
+            t.add_row(key, f"{v:.4g}" if isinstance(v, float) else str(v))
+    return [t]
+
+
+def render_cross_engine(r: dict, spacing_mm: float) -> list:
+    """The results of :func:`cross_engine_bench` as one summary line.
+
+    Example:
+        >>> for item in render_cross_engine(cross_engine_bench(0.5), 0.5):  # doctest: +SKIP
+        ...     Console().print(item)
+    """
+    return [f"{r['description']} ({r['mapping']} mapping), grid {r['grid']} at {spacing_mm} mm: relative L2 "
+            f"{100 * r['relative_l2']:.1f} % beyond 20 mm, {100 * r['brain_relative_l2']:.1f} % intracranial "
+            f"(target <= 10 %), focus distance {r['focus_distance_mm']:.2f} mm (one cell = {spacing_mm} mm); "
+            f"k-Wave {r['kwave_s']:.0f} s, FE {r['fem_s']:.0f} s"]

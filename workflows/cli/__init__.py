@@ -14,9 +14,11 @@ from typing import Annotated
 import typer
 
 from tfus.workflows.cli import bench, data, demo, evaluate, generate, head, info, predict, simulate, train, transducers
+from tfus.workflows.cli._common import OneLineErrorGroup
 
 app = typer.Typer(
     name="tfus",
+    cls=OneLineErrorGroup,
     help="Transcranial focused ultrasound: head models, wave simulations, datasets and fast learned surrogates.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,

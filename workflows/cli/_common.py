@@ -2,16 +2,103 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
+from tfus.pipeline.device import Device, DeviceChoice
 from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.progress import ProgressBar
+
+__all__ = ["Device", "DeviceChoice", "Engine", "HuMapping", "OneLineErrorGroup", "Split", "check_json_out",
+           "check_output_dir", "check_output_file", "emit", "err_console", "print_json", "sample_bar",
+           "usage_error_line", "user_errors"]
+
+
+class Engine(StrEnum):
+    """Wave engines offered by ``--engine`` (checked again by :class:`tfus.pipeline.engines.run.SimulationRequest`)."""
+
+    KWAVE = "kwave"
+    FEM = "fem"
+
+
+class HuMapping(StrEnum):
+    """HU -> acoustic property mappings offered by ``--mapping`` (the keys of ``tfus.pipeline.acoustics.MAPPINGS``)."""
+
+    ITRUSST = "itrusst"
+    KWAVE = "kwave"
+    POROSITY = "porosity"
+
+
+class Split(StrEnum):
+    """Head splits of a dataset offered by ``--split``."""
+
+    TRAIN = "train"
+    VAL = "val"
+    TEST = "test"
+
+
+def _click_error_types(name: str) -> tuple[type, ...]:
+    """``click.exceptions.<name>`` and, for typer >= 0.2x which vendors its own click, the vendored class of that
+    name (typer raises that one; no public alias exists). Missing names are skipped."""
+    modules = [click.exceptions]
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:  # older typer uses click itself
+        pass
+    else:
+        modules.append(vendored)
+    return tuple(getattr(m, name) for m in modules if hasattr(m, name))
+
+
+_USAGE_ERRORS = _click_error_types("UsageError")
+_NO_ARGS_IS_HELP = _click_error_types("NoArgsIsHelpError")
+
+
+def usage_error_line(err: Exception) -> str:
+    """Click's usage / bad-parameter / range error as the CLI's one line ``error: <problem>; see <cmd> --help``.
+
+    Example:
+        >>> usage_error_line(click.BadParameter("0 is not in the range x>=1.", param_hint="'--epochs'"))
+        "error: invalid value for '--epochs': 0 is not in the range x>=1"
+    """
+    message = " ".join(err.format_message().split()).rstrip(".").replace(": Value error, ", ": ")
+    message = message[:1].lower() + message[1:]
+    ctx = getattr(err, "ctx", None)
+    hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+    return f"error: {message}{hint}"
+
+
+def _one_line(err: Exception) -> None:
+    if isinstance(err, _NO_ARGS_IS_HELP):
+        raise err
+    typer.echo(usage_error_line(err), err=True)
+    raise typer.Exit(code=2) from None
+
+
+class OneLineErrorGroup(TyperGroup):
+    """The root command group: click's usage and bad-parameter errors (a wrong choice, a number out of range, an
+    unknown option) are printed as one ``error:`` line with exit code 2, like :func:`user_errors`, not as a panel."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # noqa: D102
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _USAGE_ERRORS as err:
+            _one_line(err)
+
+    def invoke(self, ctx):  # noqa: D102
+        try:
+            return super().invoke(ctx)
+        except _USAGE_ERRORS as err:
+            _one_line(err)
 
 
 def err_console():
@@ -36,17 +123,9 @@ def user_errors(func: Callable) -> Callable:
 
 def print_json(obj: Any) -> None:
     """Print ``obj`` as JSON on stdout (progress and messages go to stderr, so stdout stays parseable)."""
-    sys.stdout.write(json.dumps(obj, indent=2, default=_default) + "\n")
+    from tfus.pipeline.io.jsonio import dumps_json
 
-
-def _default(obj: Any):
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
+    sys.stdout.write(dumps_json(obj))
 
 
 def check_output_dir(path: Path) -> None:
@@ -73,28 +152,44 @@ def _check_parent(path: Path) -> None:
             return
 
 
-class StepProgress:
-    """A rich progress bar over time steps that appears at the first update, so checks that fail before the first
-    step print only their one-line error. Use as ``with StepProgress("k-Wave") as progress: run(progress=progress)``."""
+#: the step-callback progress bar (``with StepProgress("k-Wave") as progress: run(progress=progress)``); the one bar
+#: of tfus is :class:`tfus.pipeline.progress.ProgressBar`, this name is kept for existing commands.
+StepProgress = ProgressBar
 
-    def __init__(self, description: str) -> None:
-        self.description = description
-        self._bar = None
-        self._task = None
 
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+@contextlib.contextmanager
+def sample_bar(total: int, console: Any = None) -> Iterator[Callable[[int], None]]:
+    """A bar over whole simulations (``progress_factory`` of ``generate``): yields ``advance(n)``."""
+    with ProgressBar(console=console) as bar:
+        bar.start("simulating", total)
+        yield bar.advance
 
-            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), console=err_console())
-            self._bar.start()
-            self._task = self._bar.add_task(self.description, total=total)
-        self._bar.update(self._task, completed=done, total=total)
 
-    def __enter__(self) -> StepProgress:
-        return self
+def emit(result: Any, out: Path | None, as_json: bool, render: Callable[[Any], list]) -> None:
+    """Show a command's result one way: ``--out`` gets the JSON file (atomically), ``--json`` prints JSON on stdout,
+    otherwise ``render(result)``'s tables and lines go to stdout.
 
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+    Example:
+        >>> emit({"speedup": 2.0}, None, True, lambda r: [f"{r['speedup']}x"])
+        {
+          "speedup": 2.0
+        }
+    """
+    if out is not None:
+        from tfus.pipeline.io.jsonio import write_json
+
+        write_json(out, result)
+    if as_json:
+        print_json(result)
+        return
+    from rich.console import Console
+
+    console = Console()
+    for item in render(result):
+        console.print(item)
+
+
+def check_json_out(out: Path | None) -> None:
+    """``--out`` of a command's JSON results: a file path ending in ``.json`` that can be written (checked first)."""
+    if out is not None:
+        check_output_file(out, (".json",))

@@ -43,11 +43,11 @@ def import_tfuscapes(
 
       tfus data import-tfuscapes TFUScapes/data --store t.zarr --spacing 0.5 --splits TFUScapes/splits --json
     """
+    from tfus.pipeline.progress import ProgressBar
     from tfus.pipeline.store.tfuscapes import import_tfuscapes as run_import
-    from tfus.workflows.cli._common import StepProgress
 
     console = err_console()
-    with StepProgress("importing") as progress:
+    with ProgressBar("importing") as progress:
         summary = run_import(directory, store, spacing, splits=splits, overwrite=overwrite, frequency_hz=frequency,
                              labels=labels, progress=progress)
     if as_json:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli._common import err_console, user_errors
+from tfus.workflows.cli._common import DeviceChoice, err_console, sample_bar, user_errors
 
 
 @user_errors
@@ -17,7 +17,7 @@ def demo(
     epochs: Annotated[int, typer.Option(help="Training epochs")] = 10,
     workers: Annotated[int | None, typer.Option(help="Local Dask workers for the simulations (default: one per "
                                                      "core)")] = None,
-    device: Annotated[str, typer.Option(help="cpu or gpu (training and prediction)")] = "cpu",
+    device: Annotated[DeviceChoice, typer.Option(help="Training and prediction device")] = DeviceChoice.CPU,
     seed: Annotated[int, typer.Option(help="Seed of training and of the new pose")] = 0,
     dataset: Annotated[str, typer.Option(help="Dataset preset or YAML")] = "demo",
 ) -> None:
@@ -28,26 +28,20 @@ def demo(
 
       tfus demo --workdir /tmp/tfus-demo
     """
+    from tfus.pipeline.device import resolve_device
     from tfus.pipeline.errors import TfusInputError
-    from tfus.workflows.cli.generate import _SampleBar
     from tfus.workflows.demo import DemoConfig, run_demo
 
-    if device not in ("cpu", "gpu"):
-        raise TfusInputError(f"--device {device!r}: use cpu or gpu")
     if epochs < 1 or (workers is not None and workers < 1):
         raise TfusInputError("--epochs and --workers must be at least 1")
     if workdir.exists() and not workdir.is_dir():
         raise TfusInputError(f"--workdir {workdir} is a file; give a folder")
-    if device == "gpu":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise TfusInputError("--device gpu but no CUDA device is available; use --device cpu")
+    resolve_device(device)
     console = err_console()
 
     def progress(message: str) -> None:
         console.log(message)
 
-    config = DemoConfig(dataset=dataset, workers=workers, epochs=epochs, seed=seed, device=device)
-    report = run_demo(workdir, config, progress, sample_bar=lambda total: _SampleBar(total, console))
+    config = DemoConfig(dataset=dataset, workers=workers, epochs=epochs, seed=seed, device=device.value)
+    report = run_demo(workdir, config, progress, sample_bar=lambda total: sample_bar(total, console))
     console.print(f"[green]report:[/] {report}")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli._common import check_output_file, err_console, print_json, user_errors
+from tfus.workflows.cli._common import DeviceChoice, Split, check_json_out, emit, err_console, user_errors
 
 #: table rows: JSON key, label, format
 _ROWS = (("rel_l2", "relative L2 (%)", "{:.2f}"), ("rel_l2_log", "relative L2 of log maps (%)", "{:.2f}"),
@@ -29,10 +28,10 @@ _TIME_ROWS = (("time_rel_l2", "relative L2 over all snapshots (%)", "{:.2f}"),
 def evaluate(
     run: Annotated[Path, typer.Argument(help="Training run folder (best.pt) or checkpoint file from `tfus train`")],
     store: Annotated[Path, typer.Option(help="Dataset store (.zarr) from `tfus generate` or `tfus data import-*`")],
-    split: Annotated[str, typer.Option(help="train, val or test")] = "test",
-    device: Annotated[str, typer.Option(help="cpu or gpu")] = "cpu",
-    out: Annotated[Path | None, typer.Option(help="Also write the full result (with per-sample rows) as JSON here")]
-    = None,
+    split: Annotated[Split, typer.Option(help="Head split to evaluate")] = Split.TEST,
+    device: Annotated[DeviceChoice, typer.Option(help="Prediction device")] = DeviceChoice.CPU,
+    out: Annotated[Path | None, typer.Option(help="Also write the full result (with per-sample rows) as JSON here "
+                                                  "(a .json file)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout")] = False,
 ) -> None:
     """Predict every complete sample of a split's heads and compare with the simulated fields.
@@ -47,26 +46,22 @@ def evaluate(
 
       tfus evaluate runs/demo --store demo.zarr --split test --json
     """
-    from rich.console import Console
-    from rich.table import Table
-
     from tfus.surrogates.evaluation import evaluate as run_evaluation
 
-    if out is not None:
-        check_output_file(out, (".json",))
+    check_json_out(out)
     console = err_console()
     with console.status(f"evaluating on the {split} split ...", spinner="dots"):
-        result = run_evaluation(run, store, split=split, device=device, say=console.log)
+        result = run_evaluation(run, store, split=split.value, device=device.value, say=console.log)
     if result["train_heads_evaluated"]:
         console.print(f"[yellow]warning:[/] the model was trained on {', '.join(result['train_heads_evaluated'])}, "
                       f"which the {split} split holds; these numbers flatter it")
-    if out is not None:
-        from tfus.pipeline.io.atomic import atomic_write_text
+    emit(result, out, as_json, lambda res: _render(res, run, store, split.value, console))
 
-        atomic_write_text(out, json.dumps(result, indent=2, default=str) + "\n")
-    if as_json:
-        print_json(result)
-        return
+
+def _render(result: dict, run: Path, store: Path, split: str, console) -> list:
+    """The aggregate table; metrics no sample could give are named on ``console`` (stderr)."""
+    from rich.table import Table
+
     table = Table("metric", "mean", "median", "samples",
                   title=f"{result['model']['model']} {run} on {store} ({split}: {result['n_samples']} samples, "
                         f"heads {', '.join(result['heads'])})")
@@ -77,7 +72,7 @@ def evaluate(
             empty.append(label)
             continue
         table.add_row(label, fmt.format(agg["mean"]), fmt.format(agg["median"]), str(agg["n"]))
-    Console().print(table)
     if empty:
         why = (" (the store's heads have no intracranial label)" if any("intracranial" in e for e in empty) else "")
         console.print(f"not computed: {', '.join(empty)}{why}")
+    return [table]

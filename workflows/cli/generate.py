@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli._common import err_console, print_json, user_errors
+from tfus.workflows.cli._common import err_console, print_json, sample_bar, user_errors
 
 
 @user_errors
@@ -43,7 +43,7 @@ def generate(
     cfg = cfg.model_copy(update={"cluster": cfg.cluster.with_cli(cluster=cluster, workers=workers, jobs=jobs)})
     console = err_console()
     summary = run_generate(cfg, store, overwrite=overwrite, say=console.log,
-                           progress_factory=lambda total: _SampleBar(total, console))
+                           progress_factory=lambda total: sample_bar(total, console))
     if as_json:
         print_json(summary.as_dict())
     else:
@@ -53,31 +53,6 @@ def generate(
             console.print(f"[red]{line}[/]")
         console.print(f"[red]{summary.failed} sample(s) failed[/]; rerun the same command to retry them")
         raise typer.Exit(code=1)
-
-
-class _SampleBar:
-    """A rich bar over samples with ETA (samples, not steps: each is a whole simulation)."""
-
-    def __init__(self, total: int, console) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._bar = Progress(TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                             TextColumn("ETA"), TimeRemainingColumn(), console=console)
-        self._task = self._bar.add_task("samples", total=total)
-
-    def __enter__(self):
-        self._bar.start()
-        return lambda n: self._bar.advance(self._task, n)
-
-    def __exit__(self, *exc) -> None:
-        self._bar.stop()
 
 
 def _print_summary(summary, console) -> None:

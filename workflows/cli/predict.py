@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli._common import check_output_file, err_console, print_json, user_errors
+from tfus.workflows.cli._common import DeviceChoice, check_output_file, err_console, print_json, user_errors
 
 
 @user_errors
@@ -20,7 +20,7 @@ def predict(
     transducer: Annotated[str | None, typer.Option(help="Preset name or YAML file [default: the trained one]")]
     = None,
     frequency: Annotated[float | None, typer.Option(help="Override the transducer frequency (Hz)")] = None,
-    device: Annotated[str, typer.Option(help="cpu or gpu")] = "cpu",
+    device: Annotated[DeviceChoice, typer.Option(help="Prediction device")] = DeviceChoice.CPU,
     png: Annotated[Path | None, typer.Option(help="Slice overlay PNG [default: OUT with .png]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the focal metrics as JSON on stdout")] = False,
 ) -> None:

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli._common import StepProgress, check_output_file, err_console, print_json, user_errors
+from tfus.workflows.cli._common import (
+    DeviceChoice,
+    Engine,
+    HuMapping,
+    StepProgress,
+    check_output_file,
+    err_console,
+    print_json,
+    user_errors,
+)
 
 
 @user_errors
@@ -21,10 +30,10 @@ def simulate(
     transducer: Annotated[str, typer.Option(help="Preset name or YAML file")] = "itrusst-sc1",
     spacing: Annotated[float | None, typer.Option(help="Grid spacing (mm) [default: the head's; 1 mm in water]")]
     = None,
-    engine: Annotated[str, typer.Option(help="kwave or fem")] = "kwave",
-    device: Annotated[str, typer.Option(help="cpu or gpu (k-Wave through CuPy)")] = "cpu",
+    engine: Annotated[Engine, typer.Option(help="Wave engine")] = Engine.KWAVE,
+    device: Annotated[DeviceChoice, typer.Option(help="k-Wave on the GPU runs through CuPy")] = DeviceChoice.CPU,
     frequency: Annotated[float | None, typer.Option(help="Override the transducer frequency (Hz)")] = None,
-    mapping: Annotated[str, typer.Option(help="HU -> acoustic properties: itrusst, kwave or porosity")] = "itrusst",
+    mapping: Annotated[HuMapping, typer.Option(help="HU -> acoustic properties")] = HuMapping.ITRUSST,
     kwave_binary: Annotated[Path | None, typer.Option("--kwave-binary", help="Run the k-Wave engine through this "
                                                       "k-Wave C++ binary (kspaceFirstOrder-OMP or -CUDA; not part "
                                                       "of tfus) instead of k-wave-python's native solver")] = None,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tfus.surrogates.registry import MODELS, model_entry
-from tfus.workflows.cli._common import check_output_dir, err_console, print_json, user_errors
+from tfus.workflows.cli._common import Device, check_output_dir, err_console, print_json, user_errors
 
 #: the registered models in ``--help`` (the registry imports no torch, so the help stays fast).
 _MODEL_HELP = "Registered model, one of: " + "; ".join(f"{e.name} ({e.summary})" for e in MODELS.values()) + \
@@ -28,7 +28,7 @@ def train(
                                                             "(full) or cp:R (rank-R CP-compressed, e.g. cp:4)")]
     = None,
     epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Total epochs (overrides the config)")] = None,
-    device: Annotated[str, typer.Option("--device", help="cpu, gpu or auto")] = "auto",
+    device: Annotated[Device, typer.Option("--device", help="auto: gpu when CUDA is visible")] = Device.AUTO,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard an earlier run in --out")] = False,
     stop_after: Annotated[int | None, typer.Option("--stop-after", min=1,
                                                    help="Train at most N epochs now (job time limits); re-run "
@@ -55,10 +55,10 @@ def train(
 
       tfus train --store demo4d.zarr --out runs/sep4d --model sep4d --epochs 20
     """
+    from tfus.pipeline.device import resolve_device
     from tfus.pipeline.errors import TfusInputError
     from tfus.surrogates.training import load_train_config
     from tfus.surrogates.training import train as run_training
-    from tfus.surrogates.training.distributed import resolve_device
 
     if model is not None:
         model_entry(model)  # an unknown name is one line listing the registered models, before any other check

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -66,7 +65,7 @@ def sample(
       tfus transducers sample heads/mni --n 5 --target 0 -20 40 --transducer itrusst-sc1 --seed 1 --out p.csv
     """
     from tfus.pipeline.head.model import HeadModel
-    from tfus.pipeline.io.atomic import atomic_write_text
+    from tfus.pipeline.io.jsonio import write_json
     from tfus.pipeline.transducers import load_transducer, poses_to_csv, sample_poses
     from tfus.pipeline.version import versions
 
@@ -82,7 +81,7 @@ def sample(
     poses_to_csv(out, poses)
     record = {"head": str(head_dir), "transducer": bowl.to_dict(), "n": n, "target": target, "seed": seed,
               "standoff_mm": standoff, "max_standoff_mm": max_standoff, "versions": versions()}
-    atomic_write_text(out.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
+    write_json(out.with_suffix(".json"), record)
     if png is not None:
         import numpy as np
 

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.errors import TfusInputError, validation_message
 
 Kind = Literal["local", "slurm", "pbs", "address"]
 BATCH_KINDS = ("slurm", "pbs")
@@ -154,7 +154,7 @@ class ClusterConfig(BaseModel):
         try:
             return cls.model_validate(dict(data))
         except ValidationError as err:
-            raise TfusInputError(_one_line(err, where)) from None
+            raise TfusInputError(validation_message(err, cls, where=where)) from None
 
     def updated(self, **changes: Any) -> ClusterConfig:
         """A validated copy with ``changes`` applied; ``None`` values leave a setting as it is."""
@@ -233,18 +233,3 @@ def walltime_seconds(value: str) -> int:
     if len(numbers) == 2:  # MM:SS
         return numbers[0] * 60 + numbers[1]
     return numbers[0] * 60  # MM
-
-
-def _one_line(err: ValidationError, where: str) -> str:
-    allowed = ", ".join(ClusterConfig.model_fields)
-    messages = []
-    for item in err.errors():
-        loc = ".".join(str(part) for part in item["loc"])
-        if item["type"] == "extra_forbidden":
-            messages.append(f"{where}: unknown key {loc!r}; allowed keys: {allowed}")
-            continue
-        msg = item["msg"].removeprefix("Value error, ")
-        target = f"{where}.{loc}" if loc else where
-        shown = "" if item["type"].startswith("value_error") or not loc else f" (got {item.get('input')!r})"
-        messages.append(f"{target}: {msg}{shown}")
-    return "; ".join(messages)

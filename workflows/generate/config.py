@@ -16,13 +16,12 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.errors import TfusInputError, dataclass_from_mapping, validation_message
 from tfus.pipeline.io.yaml_file import read_yaml
 from tfus.workflows.cluster import ClusterConfig
 
@@ -91,14 +90,10 @@ class SimulationConfig(BaseModel):
     def _kwave_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         from tfus.pipeline.engines.kwave.config import KWaveConfig
 
-        allowed = [f.name for f in dataclass_fields(KWaveConfig) if f.name != "device"]
-        for key in value:
-            if key not in allowed:
-                raise ValueError(f"unknown key {key!r}; allowed keys: {', '.join(allowed)}")
         try:
-            KWaveConfig(**value)
-        except TfusInputError as err:
-            raise ValueError(str(err)) from None
+            dataclass_from_mapping(KWaveConfig, value, where="kwave", hidden=("device",))
+        except TfusInputError as err:  # pydantic names the location (simulation.kwave)
+            raise ValueError(str(err).removeprefix("kwave: ")) from None
         return value
 
     @property
@@ -188,7 +183,7 @@ class GenerateConfig(BaseModel):
         try:
             return cls.model_validate({**data, "base_dir": str(base_dir)})
         except ValidationError as err:
-            raise TfusInputError(_one_line(err)) from None
+            raise TfusInputError(validation_message(err, GenerateConfig, limit=3, hidden=("base_dir",))) from None
 
     def image_path(self, head: HeadSource) -> Path:
         """Resolve a head's image: ``bundled:NAME`` or a path (relative to the YAML's folder)."""
@@ -238,39 +233,3 @@ def resolve_config_path(path: str | Path) -> Path:
         return preset
     presets = sorted(q.stem for q in data_path("datasets").glob("*.yaml"))
     raise TfusInputError(f"config {path} not found; give a YAML file or a preset ({', '.join(presets)})")
-
-
-def _one_line(err: ValidationError) -> str:
-    messages = []
-    errors = err.errors()
-    extra = [item for item in errors if item["type"] == "extra_forbidden"]
-    for item in (extra or errors)[:3]:
-        loc = ".".join(str(part) for part in item["loc"])
-        if item["type"] == "extra_forbidden":
-            parent = item["loc"][:-1]
-            allowed = _allowed_keys(parent)
-            where = ".".join(str(p) for p in parent)
-            key = str(item["loc"][-1])
-            messages.append(f"{where + ': ' if where else ''}unknown key {key!r}; allowed keys: {', '.join(allowed)}")
-            continue
-        msg = item["msg"].removeprefix("Value error, ")
-        shown = "" if item["type"].startswith("value_error") or item["type"] == "missing" else \
-            f" (got {item.get('input')!r})"
-        messages.append(msg if loc and msg.startswith(f"{loc}") else f"{loc or 'config'}: {msg}{shown}")
-    return "; ".join(messages)
-
-
-def _allowed_keys(loc: tuple) -> list[str]:
-    model: Any = GenerateConfig
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        info = getattr(model, "model_fields", {}).get(part)
-        if info is None:
-            return []
-        ann = info.annotation
-        args = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else (args[0] if args else None)
-        if model is None:
-            return []
-    return [k for k in model.model_fields if k != "base_dir"]

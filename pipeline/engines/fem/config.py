@@ -25,7 +25,7 @@ import numbers
 import warnings
 from dataclasses import dataclass
 
-from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.errors import TfusInputError, dataclass_from_mapping
 
 QUADRATURES = ("modified", "gauss")
 MASSES = ("consistent", "lumped")
@@ -99,6 +99,17 @@ class FemConfig:
     source_interpolation: str = "cubic"
     progress_every: int = 50
 
+    @classmethod
+    def from_mapping(cls, data, where: str = "fem") -> FemConfig:
+        """Settings from a parsed YAML mapping, checked like every tfus config (unknown keys name the allowed ones;
+        :func:`tfus.pipeline.errors.dataclass_from_mapping`).
+
+        Example:
+            >>> FemConfig.from_mapping({"cfl": 0.5}).cfl
+            0.5
+        """
+        return dataclass_from_mapping(cls, data, where=where)
+
     def __post_init__(self) -> None:
         if self.frequency_hz is not None:
             check_frequency(self.frequency_hz)
@@ -146,6 +157,17 @@ class FemHelmholtzConfig:
     mass: str = "lumped"
     dispersion_correction: bool = True
     source_interpolation: str = "cubic"
+
+    @classmethod
+    def from_mapping(cls, data, where: str = "fem") -> FemHelmholtzConfig:
+        """Settings from a parsed YAML mapping, checked like every tfus config (unknown keys name the allowed ones;
+        :func:`tfus.pipeline.errors.dataclass_from_mapping`).
+
+        Example:
+            >>> FemHelmholtzConfig.from_mapping({"mass": "lumped"}).mass
+            'lumped'
+        """
+        return dataclass_from_mapping(cls, data, where=where)
 
     def __post_init__(self) -> None:
         _positive(self.pml_wavelengths, "pml_wavelengths", allow_zero=True)

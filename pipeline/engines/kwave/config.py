@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tfus.pipeline.errors import TfusInputError
-
-DEVICES = ("cpu", "gpu")
+from tfus.pipeline.device import parse_device
+from tfus.pipeline.errors import TfusInputError, dataclass_from_mapping
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,17 @@ class KWaveConfig:
     binary: str | None = None
     fft_padding: bool = True
 
+    @classmethod
+    def from_mapping(cls, data, where: str = "kwave") -> KWaveConfig:
+        """Settings from a parsed YAML mapping, checked like every tfus config (unknown keys name the allowed ones;
+        :func:`tfus.pipeline.errors.dataclass_from_mapping`).
+
+        Example:
+            >>> KWaveConfig.from_mapping({"cfl": 0.2}).cfl
+            0.2
+        """
+        return dataclass_from_mapping(cls, data, where=where)
+
     def __post_init__(self) -> None:
         if self.binary is not None:
             object.__setattr__(self, "binary", str(check_binary(self.binary)))  # absolute, for the provenance record
@@ -74,8 +84,7 @@ class KWaveConfig:
                                      "k-Wave binary or set burst_cycles to 0")
         if not 0.0 < self.cfl <= 0.5:
             raise TfusInputError(f"unstable time step: CFL {self.cfl} must be in (0, 0.5]; use 0.3")
-        if self.device not in DEVICES:
-            raise TfusInputError(f"unknown device {self.device!r}; use cpu or gpu")
+        object.__setattr__(self, "device", parse_device(self.device, allow_auto=False).value)
         if self.snapshots < 0 or self.burst_cycles < 0:
             raise TfusInputError("snapshots and burst_cycles must be >= 0")
         if self.pml_size < 8 or self.record_periods < 1 or self.ramp_periods < 0 or self.domain_crossings <= 0:

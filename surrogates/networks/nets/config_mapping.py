@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.errors import TfusInputError, validation_message
 
 __all__ = ["config_from_mapping", "level_channels"]
 
@@ -44,12 +44,8 @@ def config_from_mapping(cls: type[C], presets: Mapping[str, Mapping[str, Any]], 
     try:
         return cls.model_validate(values)
     except ValidationError as err:
-        item = err.errors()[0]
-        loc = ".".join(str(p) for p in item["loc"])
-        if item["type"] == "extra_forbidden":
-            raise TfusInputError(f"unknown {kind} key {loc!r}; allowed keys: {', '.join(cls.model_fields)}") from None
-        where = f"model.{loc}" if loc else "model"
-        raise TfusInputError(f"{where}: {item['msg'].removeprefix('Value error, ')}") from None
+        raise TfusInputError(validation_message(err, cls, where="model", unknown=f"unknown {kind} key", limit=1,
+                                                show_input=False)) from None
 
 
 def level_channels(width: int, depth: int, max_width: int, channels: tuple[int, ...] | None) -> tuple[int, ...]:
