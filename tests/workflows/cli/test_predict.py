@@ -9,8 +9,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
-from inference_helpers import POSES, TRANSDUCER, make_head
 
+from tests.helpers.inference import POSES, TRANSDUCER, make_head
 from tfus.surrogates.inference import Predictor
 from tfus.surrogates.trained import store_bowl
 
