@@ -11,7 +11,8 @@ from tfus.pipeline.head.phantom import ellipsoid_head
 from tfus.pipeline.io.nifti import write_nifti
 from tfus.pipeline.resources import built_data_dir, data_path
 
-pytest_plugins = ["inference_fixtures"]
+pytest.register_assert_rewrite("tests.helpers")  # helpers assert too: show the values when they fail
+pytest_plugins = ["tests.helpers.inference_fixtures"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from inference_helpers import POSES, SPACING, make_store
 
+from tests.helpers.inference import POSES, SPACING, make_store
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import StoreSpec, create_store
 from tfus.surrogates.evaluation import evaluate
@@ -58,7 +58,7 @@ def test_split_without_heads(run_dir, store):
 
 
 def test_store_without_complete_samples(tmp_path, run_dir):
-    from inference_helpers import GRID, TRANSDUCER
+    from tests.helpers.inference import GRID, TRANSDUCER
 
     spec = StoreSpec(grid_shape=GRID, spacing_mm=SPACING, frequency_hz=5e5, transducer=TRANSDUCER, with_phase=False)
     path = tmp_path / "empty.zarr"
@@ -70,8 +70,7 @@ def test_store_without_complete_samples(tmp_path, run_dir):
 
 def test_store_of_another_transducer(tmp_path, predictor):
     """A store simulated with another bowl cannot be evaluated with this model (one line, both values)."""
-    from inference_helpers import GRID, TRANSDUCER
-
+    from tests.helpers.inference import GRID, TRANSDUCER
     from tfus.pipeline.store import SampleRecord, mark_samples, write_sample_fields
 
     spec = StoreSpec(grid_shape=GRID, spacing_mm=SPACING, frequency_hz=2.5e5,

@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from inference_helpers import GRID, POSES, SPACING, TRANSDUCER, make_head, tiny_parts
 
+from tests.helpers.inference import GRID, POSES, SPACING, TRANSDUCER, make_head, tiny_parts
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.io import resample_to
 from tfus.pipeline.store import bowl_from_record

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tfus.pipeline.acoustics.itrusst import ITRUSST_FREQUENCY_HZ
+
 
 def _simulate(bench, spacing_mm: float, device: str, progress=None):
     from tfus.pipeline.engines.kwave.config import KWaveConfig
@@ -43,13 +45,17 @@ def plane_sample(field: np.ndarray, affine: np.ndarray, points_mm: np.ndarray, o
     return out.reshape(points_mm.shape[:-1])
 
 
-def oneil_bench(spacing_mm: float = 1.0, device: str = "cpu", progress=None) -> dict:
-    """itrusst-sc1 in lossless water vs O'Neil: on-axis peak and its position, focal pressure, -6 dB extents."""
+def oneil_bench(spacing_mm: float = 1.0, device: str = "cpu", progress=None,
+                frequency_hz: float = ITRUSST_FREQUENCY_HZ) -> dict:
+    """itrusst-sc1 in lossless water vs O'Neil: on-axis peak and its position, focal pressure, -6 dB extents.
+
+    ``frequency_hz``: drive frequency; the benchmark defines 500 kHz, a lower one allows a coarser, faster grid (the
+    O'Neil reference is computed at the same frequency)."""
     from tfus.pipeline.validation.beam_metrics import beam_metrics
     from tfus.pipeline.validation.closed_forms import oneil_reference
     from tfus.pipeline.validation.itrusst import itrusst_medium
 
-    bench = itrusst_medium(1, spacing_mm)
+    bench = itrusst_medium(1, spacing_mm, frequency_hz)
     t0 = time.perf_counter()
     field = _simulate(bench, spacing_mm, device, progress)
     wall = time.perf_counter() - t0
@@ -79,14 +85,17 @@ def oneil_bench(spacing_mm: float = 1.0, device: str = "cpu", progress=None) -> 
 
 
 def itrusst_bench(bm: int, spacing_mm: float = 1.0, device: str = "cpu", out_dir: Path | None = None,
-                  progress=None) -> dict:
+                  progress=None, frequency_hz: float = ITRUSST_FREQUENCY_HZ) -> dict:
     """One ITRUSST benchmark: the field on the 0.5 mm comparison plane and the benchmark's metrics; BM1 against
-    O'Neil's axis and the lossless Rayleigh integral on the plane, BM2 against the absorbing Rayleigh integral."""
+    O'Neil's axis and the lossless Rayleigh integral on the plane, BM2 against the absorbing Rayleigh integral.
+
+    ``frequency_hz``: drive frequency; the benchmarks define 500 kHz, a lower one allows a coarser, faster grid (the
+    Rayleigh reference is computed at the same frequency, absorption scales as f^2)."""
     from tfus.pipeline.validation.beam_metrics import beam_metrics, compare_beams
     from tfus.pipeline.validation.itrusst import itrusst_medium
     from tfus.pipeline.validation.rayleigh import rayleigh_bowl
 
-    bench = itrusst_medium(bm, spacing_mm)
+    bench = itrusst_medium(bm, spacing_mm, frequency_hz)
     t0 = time.perf_counter()
     field = _simulate(bench, spacing_mm, device, progress)
     wall = time.perf_counter() - t0

@@ -101,6 +101,8 @@ def _run_with_progress(description: str, func, **kwargs):
 def oneil(
     spacing: Annotated[float, typer.Option(help="Grid spacing (mm); 1.0 and 0.5 are the validation points")] = 1.0,
     device: Annotated[DeviceChoice, _DEVICE] = DeviceChoice.CPU,
+    frequency: Annotated[float, typer.Option(help="Drive frequency (Hz); the benchmark's is 500 kHz, a lower one "
+                                                  "allows a coarser, faster grid")] = 500e3,
     out: Annotated[Path | None, _OUT] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
@@ -113,7 +115,8 @@ def oneil(
     from tfus.workflows.bench.validation import oneil_bench, render_oneil
 
     check_json_out(out)
-    r = _run_with_progress(f"O'Neil, {spacing} mm", oneil_bench, spacing_mm=spacing, device=device.value)
+    r = _run_with_progress(f"O'Neil, {spacing} mm", oneil_bench, spacing_mm=spacing, device=device.value,
+                           frequency_hz=frequency)
     emit(r, out, as_json, lambda res: render_oneil(res, spacing))
 
 
@@ -124,6 +127,8 @@ def itrusst(
                                           "layered shell)")],
     spacing: Annotated[float, typer.Option(help="Simulation grid spacing (mm); results go on the 0.5 mm plane")] = 1.0,
     device: Annotated[DeviceChoice, _DEVICE] = DeviceChoice.CPU,
+    frequency: Annotated[float, typer.Option(help="Drive frequency (Hz); the benchmark's is 500 kHz, a lower one "
+                                                  "allows a coarser, faster grid")] = 500e3,
     plane_dir: Annotated[Path | None, typer.Option(help="Folder for bmN_plane.nii.gz (field on the comparison "
                                                         "plane)")] = None,
     out: Annotated[Path | None, _OUT] = None,
@@ -142,7 +147,8 @@ def itrusst(
     if plane_dir is not None:
         check_output_dir(plane_dir)
     r = _run_with_progress(f"ITRUSST BM{bm}, {spacing} mm", itrusst_bench, bm=bm, spacing_mm=spacing,
-                           device=device.value, out_dir=plane_dir)
+                           device=device.value, out_dir=plane_dir,
+                           frequency_hz=frequency)
     emit(r, out, as_json, lambda res: render_itrusst(res, bm, spacing))
 
 

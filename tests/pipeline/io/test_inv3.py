@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from io_synth import inv3_bytes
 
+from tests.helpers.io_synth import inv3_bytes
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.io import read_image, to_ras
 from tfus.pipeline.io.inv3 import inv3_affine

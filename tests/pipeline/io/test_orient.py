@@ -5,8 +5,8 @@ from __future__ import annotations
 import nibabel as nib
 import numpy as np
 import pytest
-from io_synth import gaussian_blob, make_affine, world_centroid, world_grid
 
+from tests.helpers.io_synth import gaussian_blob, make_affine, world_centroid, world_grid
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.io import Volume, resample_isotropic, resample_to, to_ras
 from tfus.pipeline.io.orient import isotropic_grid

@@ -8,8 +8,16 @@ import nibabel as nib
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from io_synth import gaussian_blob, make_affine, to_sitk, world_centroid, write_dicom_series, write_image, write_sitk
 
+from tests.helpers.io_synth import (
+    gaussian_blob,
+    make_affine,
+    to_sitk,
+    world_centroid,
+    write_dicom_series,
+    write_image,
+    write_sitk,
+)
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.io import Volume, read_image, resample_isotropic, to_ras, validate_volume
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from store_helpers import GRID
 
+from tests.helpers.store import GRID
 from tfus.pipeline.store import StoreSpec, create_store
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tfuscapes_synth import ROUNDING_VOXELS, cap_points
 
+from tests.helpers.tfuscapes_synth import ROUNDING_VOXELS, cap_points
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import fit_bowl
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import xarray as xr
 import zarr
-from store_helpers import GRID, field, record
 
+from tests.helpers.store import GRID, field, record
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import (
     SCHEMA_VERSION,

@@ -8,7 +8,8 @@ import re
 
 import numpy as np
 import pytest
-from tfuscapes_synth import (
+
+from tests.helpers.tfuscapes_synth import (
     ROUNDING_VOXELS,
     SPACING_MM,
     cap_points,
@@ -17,7 +18,6 @@ from tfuscapes_synth import (
     phantom_ct,
     write_npz,
 )
-
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.head.ct import segment_ct
 from tfus.pipeline.store import STATUS_CODES, open_store, store_info, validate_store

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from store_helpers import GRID, field, record
 
+from tests.helpers.store import GRID, field, record
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import mark_samples, validate_store, write_head, write_sample_fields
 

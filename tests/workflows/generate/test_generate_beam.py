@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from tiny_dataset import write_tiny_dataset
 
+from tests.helpers.tiny_dataset import write_tiny_dataset
 from tfus.pipeline.beam import BeamFrame
 from tfus.pipeline.store import SampleStore, open_store, store_info, validate_store
 from tfus.pipeline.transducers import Pose

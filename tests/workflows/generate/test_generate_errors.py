@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tiny_dataset import write_tiny_dataset
+
+from tests.helpers.tiny_dataset import write_tiny_dataset
 
 
 @pytest.fixture(scope="module")

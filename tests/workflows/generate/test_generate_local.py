@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 import pytest
-from tiny_dataset import write_tiny_dataset
 
+from tests.helpers.tiny_dataset import write_tiny_dataset
 from tfus.pipeline.store import STATUS_CODES, open_store, store_info, validate_store
 
 

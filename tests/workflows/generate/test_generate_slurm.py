@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 import pytest
-from tiny_dataset import write_tiny_dataset
 
+from tests.helpers.tiny_dataset import write_tiny_dataset
 from tfus.pipeline.store import open_store, validate_store
 from tfus.workflows.cluster.local_slurm import ensure_local_slurm
 

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import numpy as np
-from tiny_dataset import write_tiny_dataset
 
+from tests.helpers.tiny_dataset import write_tiny_dataset
 from tfus.pipeline.store import open_store, validate_store
 from tfus.surrogates.data.snapshots import StoreSnapshotDataset
 from tfus.surrogates.normalization import Normalization

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from inference_helpers import GRID, SPACING, TRANSDUCER, make_store
 
+from tests.helpers.inference import GRID, SPACING, TRANSDUCER, make_store
 from tfus.pipeline.store import StoreSpec, create_store
 from tfus.surrogates.inference import Predictor
 

@@ -9,8 +9,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
-from inference_helpers import POSES, TRANSDUCER, make_head
 
+from tests.helpers.inference import POSES, TRANSDUCER, make_head
 from tfus.pipeline.store import bowl_from_record
 from tfus.surrogates.inference import Predictor
 

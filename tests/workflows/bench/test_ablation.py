@@ -4,17 +4,13 @@ trained with its path off (its checkpoint's config says so) and evaluated on the
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "surrogates"))
-from synthetic_store import build_store  # noqa: E402
-
-from tfus.pipeline.errors import TfusInputError  # noqa: E402
-from tfus.surrogates.checkpoint import load_checkpoint  # noqa: E402
-from tfus.workflows.bench.ablation import run_ablation  # noqa: E402
+from tests.helpers.synthetic_store import build_store
+from tfus.pipeline.errors import TfusInputError
+from tfus.surrogates.checkpoint import load_checkpoint
+from tfus.workflows.bench.ablation import run_ablation
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

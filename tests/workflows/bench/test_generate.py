@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "generate"))
-from tiny_dataset import write_tiny_dataset  # noqa: E402
+from tests.helpers.tiny_dataset import write_tiny_dataset
 
 
 @pytest.fixture(scope="module")

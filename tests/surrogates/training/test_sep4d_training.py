@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from synthetic_store import build_store
 
+from tests.helpers.synthetic_store import build_store
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import open_store
 from tfus.surrogates.checkpoint import load_checkpoint

@@ -5,8 +5,8 @@ its predictor (module scope)."""
 from __future__ import annotations
 
 import pytest
-from inference_helpers import torch_threads, write_checkpoint
 
+from tests.helpers.inference import torch_threads, write_checkpoint
 from tfus.surrogates.inference import Predictor
 
 

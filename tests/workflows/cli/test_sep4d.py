@@ -6,20 +6,16 @@ snapshot spacing as its time step."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "surrogates"))
-from inference_helpers import make_head  # noqa: E402
-from synthetic_store import SHIFT, build_store, train_yaml  # noqa: E402
-
-from tfus.pipeline.fields import peak_abs  # noqa: E402
-from tfus.pipeline.head.model import HeadModel  # noqa: E402
-from tfus.surrogates.checkpoint import load_checkpoint  # noqa: E402
+from tests.helpers.inference import make_head
+from tests.helpers.synthetic_store import SHIFT, build_store, train_yaml
+from tfus.pipeline.fields import peak_abs
+from tfus.pipeline.head.model import HeadModel
+from tfus.surrogates.checkpoint import load_checkpoint
 
 T = 4
 

@@ -12,8 +12,8 @@ import shutil
 
 import pytest
 import torch
-from synthetic_store import TINY_MODEL, build_store
 
+from tests.helpers.synthetic_store import TINY_MODEL, build_store
 from tfus.pipeline.errors import TfusInputError
 from tfus.surrogates.checkpoint import load_checkpoint, save_checkpoint
 from tfus.surrogates.registry import build_model, model_from_checkpoint

@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pipeline" / "store"))
-from tfuscapes_synth import ROUNDING_VOXELS, SPACING_MM, make_release, write_npz  # noqa: E402
+from tests.helpers.tfuscapes_synth import ROUNDING_VOXELS, SPACING_MM, make_release, write_npz
 
 
 @pytest.fixture(scope="module")

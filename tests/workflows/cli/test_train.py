@@ -14,15 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "surrogates"))
-from synthetic_store import build_store, train_yaml  # noqa: E402
-
-from tfus.pipeline.store import write_sample_fields  # noqa: E402
-from tfus.surrogates.checkpoint import load_checkpoint  # noqa: E402
-from tfus.surrogates.data.dataset import StoreFieldDataset  # noqa: E402
-from tfus.surrogates.normalization import Normalization  # noqa: E402
-from tfus.surrogates.registry import build_model, model_from_checkpoint  # noqa: E402
-from tfus.surrogates.training import TrainConfig, train  # noqa: E402
+from tests.helpers.synthetic_store import build_store, train_yaml
+from tfus.pipeline.store import write_sample_fields
+from tfus.surrogates.checkpoint import load_checkpoint
+from tfus.surrogates.data.dataset import StoreFieldDataset
+from tfus.surrogates.normalization import Normalization
+from tfus.surrogates.registry import build_model, model_from_checkpoint
+from tfus.surrogates.training import TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

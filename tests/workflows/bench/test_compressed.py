@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import io
 import math
-import sys
-from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "surrogates"))
-from synthetic_store import build_store, train_yaml  # noqa: E402
-
-from tfus.surrogates.checkpoint import load_checkpoint  # noqa: E402
-from tfus.surrogates.networks.layers import CompressedConv  # noqa: E402
-from tfus.surrogates.registry import model_from_checkpoint  # noqa: E402
-from tfus.workflows.bench.compressed import compressed_table  # noqa: E402
+from tests.helpers.synthetic_store import build_store, train_yaml
+from tfus.surrogates.checkpoint import load_checkpoint
+from tfus.surrogates.networks.layers import CompressedConv
+from tfus.surrogates.registry import model_from_checkpoint
+from tfus.workflows.bench.compressed import compressed_table
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

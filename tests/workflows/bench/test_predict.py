@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from inference_helpers import make_head, write_checkpoint
+
+from tests.helpers.inference import make_head, write_checkpoint
 
 POSE = ["--position", 0, 0, -30, "--target", 0, 0, 0]
 

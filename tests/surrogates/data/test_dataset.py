@@ -9,9 +9,9 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from synthetic_store import GRID, SHIFT, TRANSDUCER, build_store
 from torch.utils.data import DataLoader
 
+from tests.helpers.synthetic_store import GRID, SHIFT, TRANSDUCER, build_store
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import bowl_from_record, open_store
 from tfus.pipeline.transducers import Pose

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 from importlib import metadata
-from pathlib import Path
 
 import pytest
 
@@ -80,8 +79,7 @@ def test_unknown_command_is_a_usage_error(cli):
 def test_demo_runs_the_whole_chain_on_a_tiny_dataset(cli, tmp_path):
     """``tfus demo`` end to end on a tiny dataset (two small phantom heads, 3 poses each): store, training run,
     held-out evaluation, a new pose simulated and predicted, report with figures, record with config and versions."""
-    sys.path.insert(0, str(Path(__file__).parent / "generate"))
-    from tiny_dataset import write_tiny_dataset
+    from tests.helpers.tiny_dataset import write_tiny_dataset
 
     config = write_tiny_dataset(tmp_path / "data", per_head=3)
     workdir = tmp_path / "demo"
