@@ -172,7 +172,7 @@ def _run_part(name: str, cfg: GpuCheckConfig, box_s: float) -> dict:
         proc.join(10)
         if proc.exitcode not in (None, -9):  # it died by itself: a crash, not a time-out
             return {"status": "failed", "reason": f"process died with exit code {proc.exitcode}", "seconds": elapsed}
-        return {"status": "timed_out", "reason": f"timed out after {box_s:.0f} s (its box)", "seconds": elapsed}
+        return {"status": "timed_out", "reason": f"timed out after {box_s:.3g} s (its box)", "seconds": elapsed}
     proc.join(30)
     ok, payload, trace = message
     if ok:
@@ -217,7 +217,7 @@ def run_gpu_check(cfg: GpuCheckConfig, say: Callable[[str], None] = print) -> di
     for name in cfg.parts:
         left = cfg.budget_s - (time.perf_counter() - t_start)
         box = min(cfg.budgets[name], left)
-        if box < 1.0:
+        if left < min(1.0, cfg.budgets[name]):  # under a second left: not worth a process
             parts[name] = {"status": "skipped", "reason": "skipped: the total budget is spent", "seconds": 0.0}
             say(f"{name}: skipped (total budget spent)")
             continue
