@@ -153,6 +153,11 @@ def kwave(cfg, say: Callable[[str], None]) -> dict:
     from tfus.pipeline.engines.run import SimulationRequest, run_simulation
     from tfus.workflows.bench.kwave_speed import SpeedConfig, run_speed_bench
 
+    from tfus.pipeline.errors import TfusInputError
+
+    small = [n for n in cfg.kwave_sizes if n < 40]
+    if small:
+        raise TfusInputError(f"k-Wave speed grid {small[0]}^3 is too small for its 16-point PML; use >= 40")
     gpu_missing = cupy_reason()
     device = "gpu" if gpu_missing is None else "cpu"
     out: dict = {"speed_device": device, "speed": {}}
