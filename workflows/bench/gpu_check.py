@@ -146,38 +146,65 @@ def _plain(value):
 
 
 def _child(name: str, cfg: GpuCheckConfig, conn) -> None:
-    """Body of a part's process: run it and send ``(ok, data or reason, traceback)``."""
+    """Body of a part's process: run it, sending ``("partial", data)`` after each finished step (kept if the part
+    later fails or times out) and finally ``("ok", data)`` or ``("failed", reason, traceback)``."""
     from tfus.workflows.bench.gpu_parts import PART_FUNCTIONS
 
     try:
-        data = PART_FUNCTIONS[name](cfg, lambda msg: print(f"  [{name}] {msg}", flush=True))
-        conn.send((True, _plain(data), None))
+        data = PART_FUNCTIONS[name](cfg, lambda msg: print(f"  [{name}] {msg}", flush=True),
+                                    lambda out: conn.send(("partial", _plain(out))))
+        conn.send(("ok", _plain(data)))
     except BaseException as err:  # noqa: B036 - everything a part raises is its result, including SystemExit
-        conn.send((False, _one_line(err), traceback.format_exc(limit=8)))
+        conn.send(("failed", _one_line(err), traceback.format_exc(limit=8)))
     finally:
         conn.close()
 
 
+def _start_method() -> str:
+    """``fork`` (the parts start with the parent's imports) unless the parent has initialised CUDA, which a forked
+    child cannot use; ``spawn`` then, and where fork does not exist."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        return "spawn"
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 def _run_part(name: str, cfg: GpuCheckConfig, box_s: float) -> dict:
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    ctx = multiprocessing.get_context(_start_method())
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(name, cfg, send), name=f"tfus-gpu-check-{name}", daemon=True)
     t0 = time.perf_counter()
     proc.start()
     send.close()
-    message = recv.recv() if recv.poll(box_s) else None
+    partial, final = None, None
+    while final is None:
+        left = box_s - (time.perf_counter() - t0)
+        if left <= 0 or not recv.poll(left):
+            break
+        try:
+            message = recv.recv()
+        except EOFError:  # the process ended without a final word (killed, segfault, os._exit)
+            break
+        if message[0] == "partial":
+            partial = message[1]
+        else:
+            final = message
     elapsed = time.perf_counter() - t0
-    if message is None:
+    kept = {} if partial is None else {"data": partial, "partial": True}
+    if final is None:
         proc.kill()
         proc.join(10)
         if proc.exitcode not in (None, -9):  # it died by itself: a crash, not a time-out
-            return {"status": "failed", "reason": f"process died with exit code {proc.exitcode}", "seconds": elapsed}
-        return {"status": "timed_out", "reason": f"timed out after {box_s:.3g} s (its box)", "seconds": elapsed}
+            return {"status": "failed", "reason": f"process died with exit code {proc.exitcode}",
+                    "seconds": elapsed, **kept}
+        return {"status": "timed_out", "reason": f"timed out after {box_s:.3g} s (its box)", "seconds": elapsed,
+                **kept}
     proc.join(30)
-    ok, payload, trace = message
-    if ok:
-        return {"status": "ok", "reason": None, "seconds": elapsed, "data": payload}
-    return {"status": "failed", "reason": payload, "seconds": elapsed, "traceback": trace}
+    if final[0] == "ok":
+        return {"status": "ok", "reason": None, "seconds": elapsed, "data": final[1]}
+    return {"status": "failed", "reason": final[1], "seconds": elapsed, "traceback": final[2], **kept}
 
 
 def _warm_imports() -> list[str]:
@@ -274,10 +301,10 @@ def _part_lines(name: str, data: dict) -> list[str]:
         lines.append(f"  predict {_fmt(pv.get('predict_seconds_median'))} s ({pv.get('device')}) vs simulate "
                      f"{_fmt(pv.get('simulation_seconds'))} s ({pv.get('sim_device')}): {_fmt(pv.get('speedup'))}x")
         for model, row in data.get("models_timed", {}).items():
-            burst = row["train_burst"]
+            burst = row.get("train_burst", {})
             lines.append(f"  {model} ({row['preset']}): forward cpu {_fmt(row['forward_cpu_s'])} s, gpu "
-                         f"{_fmt(row['forward_gpu_s'])}; train {_fmt(burst['steps_per_s'])} steps/s, peak "
-                         f"{_fmt(burst['peak_memory_gib'])} GiB")
+                         f"{_fmt(row.get('forward_gpu_s'))}; train {_fmt(burst.get('steps_per_s'))} steps/s, peak "
+                         f"{_fmt(burst.get('peak_memory_gib'))} GiB")
     return lines
 
 
@@ -293,7 +320,7 @@ def render(result: dict) -> str:
     lines = [head]
     for name, part in result["parts"].items():
         lines.append(f"{name:<12} {part['status']:<9} {part['seconds']:6.1f} s  {part.get('reason') or ''}".rstrip())
-        if part["status"] == "ok":
+        if "data" in part:
             lines += _part_lines(name, part["data"])
     return "\n".join(lines)
 

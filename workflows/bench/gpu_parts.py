@@ -72,7 +72,7 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def environment(cfg, say: Callable[[str], None]) -> dict:
+def environment(cfg, say: Callable[[str], None], keep: Callable[[dict], None]) -> dict:
     """Versions of the device stack and of tfus's libraries; ``missing`` lists what is absent."""
     import torch
 
@@ -147,12 +147,8 @@ def _sample(cfg):
     return head, bowl, pose
 
 
-def kwave(cfg, say: Callable[[str], None]) -> dict:
+def kwave(cfg, say: Callable[[str], None], keep: Callable[[dict], None]) -> dict:
     """k-Wave fast step per total grid on the GPU (CPU in the rehearsal) and one sample on CPU and GPU."""
-    from tfus.pipeline.engines.kwave.config import KWaveConfig
-    from tfus.pipeline.engines.run import SimulationRequest, run_simulation
-    from tfus.workflows.bench.kwave_speed import SpeedConfig, run_speed_bench
-
     from tfus.pipeline.errors import TfusInputError
 
     small = [n for n in cfg.kwave_sizes if n < 40]
@@ -163,7 +159,17 @@ def kwave(cfg, say: Callable[[str], None]) -> dict:
     out: dict = {"speed_device": device, "speed": {}}
     if gpu_missing:
         out["gpu"] = f"skipped: {gpu_missing}"
-    for n in cfg.kwave_sizes:
+    sizes = sorted(cfg.kwave_sizes)
+    _kwave_speed(cfg, sizes[:1], device, out, say, keep)  # the smallest grid, the sample, then the larger grids:
+    _kwave_sample(cfg, gpu_missing, out, say, keep)       # a time-out in the largest keeps the rest (``keep``)
+    _kwave_speed(cfg, sizes[1:], device, out, say, keep)
+    return out
+
+
+def _kwave_speed(cfg, sizes, device: str, out: dict, say, keep) -> None:
+    from tfus.workflows.bench.kwave_speed import SpeedConfig, run_speed_bench
+
+    for n in sizes:
         say(f"k-Wave speed, {n}^3 total grid, {device} ...")
         res = run_speed_bench(SpeedConfig(n=n, steps=cfg.kwave_steps, warmup=cfg.kwave_warmup, device=device),
                               say=lambda _msg: None)
@@ -173,9 +179,19 @@ def kwave(cfg, say: Callable[[str], None]) -> dict:
                                   "fast_over_fft_floor": res["fast_over_fft_floor"],
                                   "speedup_vs_kwave_float32": res["speedup_vs_kwave_float32"],
                                   "max_rel_diff_vs_kwave_float64": res["max_rel_diff_vs_kwave_float64"]}
+        keep(out)
+
+
+def _kwave_sample(cfg, gpu_missing: str | None, out: dict, say, keep) -> None:
+    """One demo-sized sample end to end (``run_simulation`` -> ``simulate_kwave``) on CPU and GPU, and agreement."""
+    from tfus.pipeline.engines.kwave.config import KWaveConfig
+    from tfus.pipeline.engines.run import SimulationRequest, run_simulation
+
     head, bowl, pose = _sample(cfg)
     kw = KWaveConfig(**cfg.sample_kwave)
     fields, timing = {}, {}
+    out["sample"] = {"grid": list(head.shape), "spacing_mm": cfg.sample_spacing_mm, "frequency_hz": bowl.frequency_hz,
+                     "timing": timing}
     for dev in ("cpu", "gpu"):
         if dev == "gpu" and gpu_missing:
             continue
@@ -185,17 +201,16 @@ def kwave(cfg, say: Callable[[str], None]) -> dict:
         meta = result.field.meta
         timing[dev] = {"wall_s": time.perf_counter() - t0, "steps": meta["steps"], "ms_per_step": meta["ms_per_step"]}
         fields[dev] = result.field.amplitude
-    out["sample"] = {"grid": list(head.shape), "spacing_mm": cfg.sample_spacing_mm, "frequency_hz": bowl.frequency_hz,
-                     "timing": timing}
+        keep(out)
     if "gpu" in fields:
         out["sample"]["agreement_gpu_vs_cpu"] = compare_fields(fields["cpu"], fields["gpu"], cfg.sample_spacing_mm)
         out["sample"]["speedup_gpu_vs_cpu"] = timing["cpu"]["wall_s"] / timing["gpu"]["wall_s"]
     else:
         out["sample"]["agreement_gpu_vs_cpu"] = f"skipped: {gpu_missing}"
-    return out
+    keep(out)
 
 
-def kernels(cfg, say: Callable[[str], None]) -> dict:
+def kernels(cfg, say: Callable[[str], None], keep: Callable[[dict], None]) -> dict:
     """``tfus bench kernels`` per dtype with the ratios and bandwidth shares against the targets."""
     from tfus.workflows.bench.kernels_speed import KernelBenchConfig, run_kernel_bench
 
@@ -224,11 +239,12 @@ def kernels(cfg, say: Callable[[str], None]) -> dict:
                                pct_bandwidth_fwd_bwd=max(r["fwd_bwd_pct_bandwidth"] for r in timed),
                                max_rel_diff=max(r["max_rel_diff"] for r in timed), layout=best["layout"])
                 summary["meets_targets"] = bool(
-                    min(summary["speedup_fwd"], summary["speedup_fwd_bwd"]) >= SPEEDUP_TARGET
+                    min(summary["speedup_fwd"] or 0.0, summary["speedup_fwd_bwd"] or 0.0) >= SPEEDUP_TARGET
                     and min(summary["pct_bandwidth_fwd"], summary["pct_bandwidth_fwd_bwd"]) >= BANDWIDTH_TARGET_PCT)
             ops[op["op"]] = summary
         out["runs"][dtype] = {"device": res["device"], "copy_bandwidth_gbs": res["copy_bandwidth_gbs"], "ops": ops,
                               "raw": res["ops"]}
+        keep(out)
     return out
 
 
@@ -304,7 +320,7 @@ def _train_burst(name: str, model, shape, frames, cfg, device, cuda: bool, gen) 
     return out
 
 
-def predict(cfg, say: Callable[[str], None]) -> dict:
+def predict(cfg, say: Callable[[str], None], keep: Callable[[dict], None]) -> dict:
     """Prediction vs simulation on the device, model forward on device vs CPU, and the AMP training burst."""
     import torch
 
@@ -327,6 +343,7 @@ def predict(cfg, say: Callable[[str], None]) -> dict:
     out["predict_vs_simulation"] = {k: res[k] for k in (
         "grid", "spacing_mm", "model", "model_note", "parameters", "device", "sim_device", "simulation_seconds",
         "simulation_ms_per_step", "predict_seconds_median", "speedup")}
+    keep(out)
     gen = torch.Generator().manual_seed(0)
     out["models_timed"] = {}
     for name, preset, shape, frames in (("deeptfus", cfg.predict_preset, cfg.deeptfus_shape, 0),
@@ -344,8 +361,11 @@ def predict(cfg, say: Callable[[str], None]) -> dict:
             row["speedup_gpu_vs_cpu"] = row["forward_cpu_s"] / row["forward_gpu_s"]
         else:
             row["forward_gpu_s"] = f"skipped: {missing}"
+        out["models_timed"][name] = row
+        keep(out)
         row["train_burst"] = _train_burst(name, model, shape, frames, cfg, device, cuda, gen)
         out["models_timed"][name] = row
+        keep(out)
         del model
         if cuda:
             torch.cuda.empty_cache()

@@ -77,6 +77,16 @@ def test_a_failing_part_is_recorded_and_the_others_run():
     assert result["parts"]["environment"]["status"] == "ok"
 
 
+def test_a_part_failing_midway_keeps_what_it_measured():
+    # CFL 0.9 is refused by KWaveConfig: the sample fails after the speed bench of the first grid finished
+    result = run_gpu_check(GpuCheckConfig(dry_run=True, parts=("kwave",), sample_kwave={"cfl": 0.9}), say=_quiet)
+    kw = result["parts"]["kwave"]
+    assert kw["status"] == "failed" and kw["reason"].startswith("TfusInputError: unstable time step")
+    assert kw["partial"] is True and kw["data"]["speed"]["40^3"]["fast_ms_per_step"] > 0
+    assert "sample" not in kw["data"] or "agreement_gpu_vs_cpu" not in kw["data"]["sample"]
+    assert "kwave        failed" in render(result) and "40^3" in render(result)
+
+
 def test_a_part_over_its_box_times_out_and_the_others_run():
     result = run_gpu_check(GpuCheckConfig(dry_run=True, parts=("predict", "environment"),
                                           part_budget_s={"predict": 0.5}), say=_quiet)
