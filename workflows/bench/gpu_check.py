@@ -12,8 +12,9 @@
    short bf16 AMP training burst (steps/s, peak memory).
 
 A part that raises, crashes or outlives its box is recorded (``status`` ``failed`` / ``timed_out`` with a one-line
-``reason``) and the next one still runs; a part that finds no time left in the total budget is ``skipped``. A
-timed-out part's process is killed (the driver frees its memory). The check reads the device and never changes its
+``reason``, plus what it had measured so far under ``data`` with ``partial: true``) and the next one still runs; a
+part that finds no time left in the total budget is ``skipped``. A timed-out part's process is killed (the driver
+frees its memory). The check reads the device and never changes its
 settings (no clocks, no MIG, no persistence mode; ``cudnn.benchmark`` is restored by the kernels bench). The result is
 written atomically as one JSON file and printed as a compact table (:func:`render`).
 
