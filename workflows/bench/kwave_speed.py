@@ -157,12 +157,13 @@ def run_speed_bench(config: SpeedConfig, say=print) -> dict:
                          device=config.device)
         sim.setup()
         rows[f"k-wave-python Simulation.step ({np.dtype(dtype).name}, NumPy fftn)"] = _time_steps(
-            sim, config.steps, config.warmup)
+            sim, config.steps, config.warmup, sync)
         ref[dtype] = sim
         say(f"timed k-wave-python ({np.dtype(dtype).name})")
 
     p_fast = np.asarray(fast.p.get() if hasattr(fast.p, "get") else fast.p)
-    p_ref = np.asarray(ref[np.float64].p)
+    p_ref = ref[np.float64].p
+    p_ref = np.asarray(p_ref.get() if hasattr(p_ref, "get") else p_ref)  # CuPy refuses implicit np.asarray
     max_diff = float(np.abs(p_fast - p_ref).max() / max(np.abs(p_ref).max(), 1e-30))
     rows[f"FFT floor (the {n_fwd + n_inv} real FFTs of one step)"] = floor
     t_fast = rows["tfus fast step (float32, rfft, scipy.fft workers)"]

@@ -141,8 +141,8 @@ class FastSimulation(Simulation):
         for i in range(self.ndim):
             prof = xp.asarray(self.pml_list[i]).ravel()
             prof_sg = xp.asarray(self.pml_sg_list[i]).ravel()
-            active = np.flatnonzero(np.asarray((prof != 1) | (prof_sg != 1)).get() if xp is not np
-                                    else (prof != 1) | (prof_sg != 1))
+            changed = (prof != 1) | (prof_sg != 1)
+            active = np.flatnonzero(changed.get() if xp is not np else changed)  # np.asarray(cupy) raises
             slabs = []
             if active.size:
                 n = shape[i]
