@@ -33,10 +33,15 @@ class SpeedConfig:
     steps: int = 20
     warmup: int = 3
     device: str = "cpu"
-    rounds: int = 5  # the fast step and the FFT floor are timed in alternating rounds, best of each
+    rounds: int = 5  # the solvers and the FFT floors are timed in interleaved rounds: min and median of each
     binary: str | None = None  # a k-Wave C++ binary (kspaceFirstOrder-OMP/-CUDA) to time on the same problem
+    problem: str = "cube"  # "cube": n^3 total grid; "beam": the CTX-250 beam box at 1.5 mm (skull slab, 250 kHz)
 
     def __post_init__(self) -> None:
+        if self.problem not in ("cube", "beam"):
+            from tfus.pipeline.errors import TfusInputError
+
+            raise TfusInputError(f"unknown speed problem {self.problem!r}; use cube or beam")
         if self.steps < self.rounds or self.steps % self.rounds:
             from tfus.pipeline.errors import TfusInputError
 
@@ -74,6 +79,27 @@ def _problem(n: int):
     return medium, bowl, pose, run
 
 
+def _beam_problem():
+    """The CTX-250 bowl at 250 kHz in its 1.5 mm beam box (57 x 57 x 68 + PML, FFT-padded), a 7 mm skull-like slab
+    across the beam 20 mm in front of the apex: the size of one sample of the ``beam-ctx250`` dataset."""
+    from tfus.pipeline.beam import CANONICAL_POSE, BeamFrame
+    from tfus.pipeline.engines.field import MediumGrid
+    from tfus.pipeline.engines.kwave.config import KWaveConfig
+    from tfus.pipeline.engines.kwave.problem import prepare
+    from tfus.pipeline.transducers import load_transducer
+
+    bowl = load_transducer("neurofus-ctx250")
+    frame = BeamFrame.from_pose(CANONICAL_POSE, bowl, 1.5)
+    water = MediumGrid.homogeneous(frame.shape, 1.5)
+    c, rho, alpha = water.sound_speed.copy(), water.density.copy(), water.alpha_coeff.copy()
+    k0 = int(frame.apex_index[2] + round(20 / 1.5))
+    slab = slice(k0, k0 + int(round(7 / 1.5)))
+    c[:, :, slab], rho[:, :, slab], alpha[:, :, slab] = 2800.0, 1850.0, 16.0
+    medium = MediumGrid(c, rho, alpha, 2.0, np.asarray(frame.affine, float))
+    run = prepare(medium, bowl, CANONICAL_POSE, KWaveConfig(pml_size=10, domain_crossings=0.05, ramp_periods=0.5))
+    return medium, bowl, CANONICAL_POSE, run
+
+
 def _time_steps(sim, steps: int, warmup: int, sync=lambda: None) -> float:
     for _ in range(warmup):
         sim.step()
@@ -87,19 +113,24 @@ def _time_steps(sim, steps: int, warmup: int, sync=lambda: None) -> float:
 
 def fft_floor(shape: tuple[int, ...], n_forward: int, n_inverse: int, xp=np, repeats: int = 5,
               name: str | None = None) -> float:
-    """Seconds for ``n_forward`` rfftn and ``n_inverse`` irfftn on float32 arrays of ``shape`` with the fast step's
-    backend. Each transform gets its own input array, as in the step (the same array over and over would stay in
-    cache and flatter the floor)."""
+    """Seconds for ``n_forward`` rfftn and ``n_inverse`` irfftn on float32 arrays of ``shape`` with a step's backend
+    (``name``: ``fftw``/``scipy``; CuPy for CuPy arrays), into preallocated outputs as the step does. Each transform
+    gets its own input array, as in the step (the same array over and over would stay in cache and flatter the
+    floor)."""
     from tfus.pipeline.engines.kwave.fft import fft_backend
     from tfus.pipeline.engines.kwave.stepper import CupyFft
     from tfus.pipeline.engines.kwave.threads import cpu_threads
 
     backend = fft_backend(shape, np.float32, threads=cpu_threads(), name=name) if xp is np else CupyFft(shape)
-    rfftn, irfftn = backend.rfftn, (lambda s, _shape: backend.irfftn(s))
     rng = np.random.default_rng(0)
-    reals = [xp.asarray(rng.standard_normal(shape).astype(np.float32)) for _ in range(n_forward)]
-    spec = rfftn(reals[0])
+    reals = []
+    for _ in range(n_forward):
+        a = backend.empty_real(np.float32)
+        a[...] = xp.asarray(rng.standard_normal(shape).astype(np.float32))
+        reals.append(a)
+    spec = backend.rfftn(reals[0])
     specs = [spec.copy() for _ in range(n_inverse)]
+    spec_out, real_out = spec.copy(), backend.empty_real(np.float32)
     best = np.inf
     for _ in range(repeats):
         work = [s.copy() for s in specs]  # irfftn overwrites its input
@@ -107,47 +138,48 @@ def fft_floor(shape: tuple[int, ...], n_forward: int, n_inverse: int, xp=np, rep
             xp.cuda.Stream.null.synchronize()
         t0 = time.perf_counter()
         for a in reals:
-            rfftn(a)
+            backend.rfftn(a, out=spec_out)
         for s in work:
-            irfftn(s, shape)
+            backend.irfftn(s, out=real_out)
         if xp is not np:  # pragma: no cover - GPU only
             xp.cuda.Stream.null.synchronize()
         best = min(best, (time.perf_counter() - t0))
     return best
 
 
+FFT_ROWS = {"fftw": "tfus step (float32, FFTW via pyfftw)", "scipy": "tfus step (float32, scipy.fft)",
+            "cupy": "tfus step (float32, CuPy)"}
+
+
 def run_speed_bench(config: SpeedConfig, say=print) -> dict:
-    """Measure and return the table rows (seconds per step) and ratios."""
+    """Measure and return the table rows (seconds per step: the minimum over the rounds, and the median) and ratios.
+
+    Every solver steps the same prepared problem; the rounds interleave them (tfus with each FFT backend, their FFT
+    floors, k-wave-python in float32 and float64) so that load from other processes hits all alike.
+    """
     from tfus.pipeline.engines.kwave.stepper import build_simulation
     from tfus.pipeline.kwave_compat import import_kwave
 
     import_kwave()
     from kwave.solvers.kspace_solver import Simulation
 
-    medium, bowl, pose, run = _problem(config.n)
-    n_total = run.kgrid.Nt
-    pml = (run.pml,) * 3
-    alpha = (2.0,) * 3
-    rows = {}
-    steps = config.steps + config.warmup
-
-    fast = build_simulation(run.kgrid, run.medium, pml_size=pml, pml_alpha=alpha, device=config.device)
-    fast.setup()
-    fast.set_source(run.index, run.weights, run.signal, run.scale)
-    sync = (lambda: None) if config.device == "cpu" else (lambda: fast.xp.cuda.Stream.null.synchronize())
+    medium, bowl, pose, run = _problem(config.n) if config.problem == "cube" else _beam_problem()
+    pml, alpha = (run.pml,) * 3, (2.0,) * 3
+    steps, per_round = config.steps + config.warmup, config.steps // config.rounds
+    backends = ("fftw", "scipy") if config.device == "cpu" else ("cupy",)
+    fast = {}
+    for name in backends:
+        sim = build_simulation(run.kgrid, run.medium, pml_size=pml, pml_alpha=alpha, device=config.device,
+                               fft=None if name == "cupy" else name)
+        sim.setup()
+        sim.set_source(run.index, run.weights, run.signal, run.scale)
+        fast[sim.fft_name] = sim  # "scipy" when FFTW could not be had (one warning): the row says what ran
+    first = next(iter(fast.values()))
+    sync = (lambda: None) if config.device == "cpu" else (lambda: first.xp.cuda.Stream.null.synchronize())
     shape = tuple(int(v) for v in run.kgrid.N)
     # one step: rfftn(p) + 3 irfftn (gradients) + 3 (rfftn + irfftn) (divergences) = 4 rfftn + 6 irfftn
     # (the source's k-space correction is applied once at setup; Stokes absorption needs no extra FFT)
-    n_fwd, n_inv = 1 + fast.ndim, 2 * fast.ndim
-    # alternate rounds of steps and of the floor so that load from other processes hits both alike
-    step_times, floor_times = [], []
-    for r in range(config.rounds):
-        step_times.append(_time_steps(fast, config.steps // config.rounds, config.warmup if r == 0 else 0, sync))
-        floor_times.append(fft_floor(shape, n_fwd, n_inv, xp=fast.xp, repeats=1))
-    rows["tfus fast step (float32, rfft, scipy.fft workers)"] = min(step_times)
-    floor = min(floor_times)
-    say("timed the fast step and the FFT floor")
-
+    n_fwd, n_inv = 1 + first.ndim, 2 * first.ndim
     signal = run.signal[:steps]
     src = SimpleNamespace(p_mask=run.mask, p=run.weights[:, None] * signal[None, :], p_mode="additive", p0=0)
     sensor = SimpleNamespace(mask=None, record=("p_final",))
@@ -156,31 +188,56 @@ def run_speed_bench(config: SpeedConfig, say=print) -> dict:
         sim = Simulation(run.kgrid, run.medium, src, sensor, pml_size=pml, pml_alpha=alpha, quiet=True, dtype=dtype,
                          device=config.device)
         sim.setup()
-        rows[f"k-wave-python Simulation.step ({np.dtype(dtype).name}, NumPy fftn)"] = _time_steps(
-            sim, config.steps, config.warmup, sync)
-        ref[dtype] = sim
-        say(f"timed k-wave-python ({np.dtype(dtype).name})")
+        ref[f"k-wave-python Simulation.step ({np.dtype(dtype).name}, NumPy fftn)"] = sim
+    times: dict[str, list[float]] = {}
+    for r in range(config.rounds):
+        warm = config.warmup if r == 0 else 0
+        for name, sim in fast.items():
+            times.setdefault(FFT_ROWS[name], []).append(_time_steps(sim, per_round, warm, sync))
+            if name != "cupy":
+                times.setdefault(floor_row(name, n_fwd + n_inv), []).append(
+                    fft_floor(shape, n_fwd, n_inv, repeats=1, name=name))
+        for row, sim in ref.items():
+            times.setdefault(row, []).append(_time_steps(sim, per_round, warm, sync))
+        say(f"round {r + 1} of {config.rounds} timed")
+    rows = {row: min(t) for row, t in times.items()}
+    medians = {row: float(np.median(t)) for row, t in times.items()}
 
-    p_fast = np.asarray(fast.p.get() if hasattr(fast.p, "get") else fast.p)
-    p_ref = ref[np.float64].p
-    p_ref = np.asarray(p_ref.get() if hasattr(p_ref, "get") else p_ref)  # CuPy refuses implicit np.asarray
-    max_diff = float(np.abs(p_fast - p_ref).max() / max(np.abs(p_ref).max(), 1e-30))
-    rows[f"FFT floor (the {n_fwd + n_inv} real FFTs of one step)"] = floor
-    t_fast = rows["tfus fast step (float32, rfft, scipy.fft workers)"]
-    res = {"grid": shape, "steps_timed": config.steps, "seconds_per_step": rows,
-           "fast_over_fft_floor": t_fast / floor,
-           "speedup_vs_kwave_float64": rows["k-wave-python Simulation.step (float64, NumPy fftn)"] / t_fast,
-           "speedup_vs_kwave_float32": rows["k-wave-python Simulation.step (float32, NumPy fftn)"] / t_fast,
-           "max_rel_diff_vs_kwave_float64": max_diff, "source_points": int(run.index.size), "total_steps": n_total}
+    def host(a):
+        return np.asarray(a.get() if hasattr(a, "get") else a)
+
+    p_ref = host(ref["k-wave-python Simulation.step (float64, NumPy fftn)"].p)
+    scale = max(np.abs(p_ref).max(), 1e-30)
+    diffs = {name: float(np.abs(host(sim.p) - p_ref).max() / scale) for name, sim in fast.items()}
+    best = "fftw" if "fftw" in fast else next(iter(fast))
+    t_best = rows[FFT_ROWS[best]]
+    res = {"grid": shape, "steps_timed": config.steps, "rounds": config.rounds, "seconds_per_step": rows,
+           "median_seconds_per_step": medians, "fft_backend": best,
+           "fast_over_fft_floor": t_best / rows.get(floor_row(best, n_fwd + n_inv), np.nan),
+           "speedup_vs_kwave_float64": rows["k-wave-python Simulation.step (float64, NumPy fftn)"] / t_best,
+           "speedup_vs_kwave_float32": rows["k-wave-python Simulation.step (float32, NumPy fftn)"] / t_best,
+           "max_rel_diff_vs_kwave_float64": diffs[best], "max_rel_diff_by_backend": diffs,
+           "source_points": int(run.index.size), "total_steps": run.kgrid.Nt}
+    if "fftw" in fast and "scipy" in fast:
+        res["fftw_speedup_vs_scipy"] = rows[FFT_ROWS["scipy"]] / rows[FFT_ROWS["fftw"]]
     if config.binary is not None:
-        binary = time_binary(config.binary, run, medium.shape, steps)
-        rows[BINARY_ROW] = binary["loop_s"] / steps
+        loops = []
+        for _ in range(config.rounds):
+            binary = time_binary(config.binary, run, medium.shape, steps)
+            loops.append(binary["loop_s"] / steps)
+        rows[BINARY_ROW], medians[BINARY_ROW] = min(loops), float(np.median(loops))
+        p_best = host(fast[best].p)
         res["binary"] = {**binary, "steps": steps,
-                         "max_rel_diff_vs_fast": float(np.abs(binary["p_final"] - p_fast).max()
-                                                       / max(np.abs(p_fast).max(), 1e-30))}
+                         "max_rel_diff_vs_fast": float(np.abs(binary["p_final"] - p_best).max()
+                                                       / max(np.abs(p_best).max(), 1e-30))}
         del res["binary"]["p_final"]
+        res["fast_over_binary"] = t_best / rows[BINARY_ROW]
         say(f"timed the k-Wave binary ({binary['version']})")
     return res
+
+
+def floor_row(name: str, n: int) -> str:
+    return f"FFT floor, {'FFTW' if name == 'fftw' else 'scipy.fft'} (the {n} real FFTs of one step)"
 
 
 BINARY_ROW = "k-Wave C++ binary (user-supplied, not tfus code)"
@@ -222,14 +279,20 @@ def render_speed(res: dict, device: str) -> list:
     """
     from rich.table import Table
 
-    table = Table("solver", "ms / step", title=f"k-Wave step, grid {res['grid']}, {device}")
+    table = Table("solver", "ms / step (min)", "median", title=f"k-Wave step, grid {res['grid']}, {device}, "
+                  f"{res.get('rounds', 1)} interleaved rounds")
+    medians = res.get("median_seconds_per_step", {})
     for name, sec in res["seconds_per_step"].items():
-        table.add_row(name, f"{1e3 * sec:.1f}")
-    items: list = [table,
-                   f"fast step / FFT floor: {res['fast_over_fft_floor']:.2f}x (target <= 1.3)   "
-                   f"speed-up vs k-wave-python float64: {res['speedup_vs_kwave_float64']:.1f}x, float32: "
-                   f"{res['speedup_vs_kwave_float32']:.1f}x (target >= 3)   max |diff| / max |p|: "
-                   f"{res['max_rel_diff_vs_kwave_float64']:.1e} (target <= 1e-4)"]
+        table.add_row(name, f"{1e3 * sec:.1f}", f"{1e3 * medians[name]:.1f}" if name in medians else "-")
+    line = (f"tfus step ({res.get('fft_backend', 'scipy')}) / its FFT floor: {res['fast_over_fft_floor']:.2f}x "
+            f"(target <= 1.3)   speed-up vs k-wave-python float64: {res['speedup_vs_kwave_float64']:.1f}x, float32: "
+            f"{res['speedup_vs_kwave_float32']:.1f}x (target >= 3)   max |diff| / max |p|: "
+            f"{res['max_rel_diff_vs_kwave_float64']:.1e} (target <= 1e-4)")
+    if "fftw_speedup_vs_scipy" in res:
+        line += f"   FFTW vs scipy.fft step: {res['fftw_speedup_vs_scipy']:.2f}x (target >= 1.8)"
+    if "fast_over_binary" in res:
+        line += f"   tfus / k-Wave C++ binary: {res['fast_over_binary']:.2f}x (target <= 0.8)"
+    items: list = [table, line]
     if "binary" in res:
         b = res["binary"]
         items.append(f"k-Wave C++ binary: {b['version'] or b['binary']} ({b['threads']} threads; not tfus code): "

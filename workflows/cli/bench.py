@@ -29,32 +29,44 @@ app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a ba
 @app.command("kwave-speed")
 @user_errors
 def kwave_speed(
-    n: Annotated[int, typer.Option(help="Total grid points per axis (PML included)")] = 128,
+    n: Annotated[list[int] | None, typer.Option(help="Total grid points per axis (PML included); repeat for several "
+                                                     "grids [default: 64, 128, 192]")] = None,
+    beam: Annotated[bool, typer.Option(help="Also time one beam-frame box (CTX-250, 1.5 mm)")] = True,
     steps: Annotated[int, typer.Option(help="Timed steps per solver")] = 20,
     device: Annotated[DeviceChoice, _DEVICE] = DeviceChoice.CPU,
     binary: Annotated[Path | None, typer.Option(help="Also time this k-Wave C++ binary (kspaceFirstOrder-OMP or "
-                                                     "-CUDA; not tfus code) on the same problem")] = None,
+                                                     "-CUDA; not tfus code) on the same problems")] = None,
     out: Annotated[Path | None, _OUT] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
-    """Step time of the k-Wave engine vs plain k-wave-python and vs the FFT floor, same problem, same run.
+    """Step time of the k-Wave engine (FFTW and scipy.fft) vs plain k-wave-python and vs the FFT floor, same
+    problems, interleaved rounds in one run.
 
-    With --binary, a row for that k-Wave C++ binary on the same problem (its own time-loop time per step).
+    With --binary, a row for that k-Wave C++ binary on the same problems (its own time-loop time per step).
 
     Example:
 
       tfus bench kwave-speed --n 128 --steps 20
 
-      tfus bench kwave-speed --n 128 --binary ~/k-wave/kspaceFirstOrder-OMP
+      tfus bench kwave-speed --binary ~/k-wave/kspaceFirstOrder-OMP
     """
     from tfus.workflows.bench.kwave_speed import SpeedConfig, render_speed, run_speed_bench
 
     check_json_out(out)
-    config = SpeedConfig(n=n, steps=steps, device=device.value, binary=None if binary is None else str(binary))
+    sizes = n or [64, 128, 192]
+    configs = [SpeedConfig(n=size, steps=steps, device=device.value, binary=None if binary is None else str(binary))
+               for size in sizes]
+    if beam:
+        configs.append(SpeedConfig(steps=steps, device=device.value, problem="beam",
+                                   binary=None if binary is None else str(binary)))
     console = err_console()
-    with console.status("benchmarking k-Wave steps ...", spinner="dots"):
-        res = run_speed_bench(config, say=console.log)
-    emit(res, out, as_json, lambda r: render_speed(r, device.value))
+    runs = []
+    for config in configs:
+        what = f"{config.n}^3" if config.problem == "cube" else "the beam box"
+        with console.status(f"benchmarking k-Wave steps on {what} ...", spinner="dots"):
+            runs.append(run_speed_bench(config, say=console.log))
+    emit({"runs": runs}, out, as_json,
+         lambda r: [item for run in r["runs"] for item in render_speed(run, device.value)])
 
 
 @app.command("generate")

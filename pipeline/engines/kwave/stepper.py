@@ -105,7 +105,8 @@ class FastSimulation(Simulation):
         xp = self.xp
         shape = self.grid_shape
         cdt = np.complex64 if self._dtype == np.float32 else np.complex128
-        self._fft = fft_backend(shape, self._dtype, threads=cpu_threads()) if xp is np else CupyFft(shape)
+        name = getattr(self, "fft_request", None)
+        self._fft = fft_backend(shape, self._dtype, threads=cpu_threads(), name=name) if xp is np else CupyFft(shape)
         self.fft_name = self._fft.name
         # every inverse transform follows a product with one of these operators: an unnormalised inverse (FFTW)
         # gets its 1/N here, once, instead of one more pass over the grid per transform
@@ -309,11 +310,14 @@ class FastSimulation(Simulation):
         self.xp.multiply(self.c0_sq, absorb, out=self.p)
 
 
-def build_simulation(kgrid, medium, *, pml_size, pml_alpha, device: str = "cpu", dtype=np.float32):
+def build_simulation(kgrid, medium, *, pml_size, pml_alpha, device: str = "cpu", dtype=np.float32,
+                     fft: str | None = None):
     """Construct a :class:`FastSimulation` (subclass of k-wave-python's ``Simulation``) for a kWaveGrid with its
-    time axis set and a kWaveMedium; the source is added later with :meth:`FastSimulation.set_source`."""
+    time axis set and a kWaveMedium; the source is added later with :meth:`FastSimulation.set_source`. ``fft``
+    forces the CPU FFT backend (``fftw`` or ``scipy``; default: ``TFUS_FFT``, else the fastest available)."""
     sensor = SimpleNamespace(mask=None, record=("p_final",), record_start_index=None)
     source = SimpleNamespace(p0=0)
     sim = FastSimulation(kgrid, medium, source, sensor, device=device, pml_size=pml_size, pml_alpha=pml_alpha,
                          quiet=True, dtype=dtype)
+    sim.fft_request = fft
     return sim
