@@ -65,6 +65,7 @@ def _print_summary(summary, console) -> None:
             ("wall time", f"{summary.wall_seconds:.1f} s")]
     if summary.samples_per_hour:
         rows += [("threads per simulation", f"{summary.threads_per_task}"),
+                 ("worker choice", summary.worker_choice or "-"),
                  ("samples / hour", f"{summary.samples_per_hour:.0f}"),
                  ("workflow overhead", f"{100 * summary.overhead_fraction:.1f} % of simulation time")]
     for row in rows:

@@ -45,11 +45,54 @@ class GenerateSummary:
     workers: int = 0
     task_slots: int = 0  # simulations that ran at once (the busy-time factor of overhead_fraction)
     threads_per_task: int = 0  # TFUS_THREADS of each simulation (cores // concurrent simulations)
+    worker_choice: str = ""  # how the number of local workers was chosen (given, or from the grid and memory)
     dashboard: str | None = None
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+#: peak bytes per grid point of one CPU k-Wave simulation: ~14 float32 fields and work arrays, 8 half-spectrum
+#: complex64 arrays, and k-wave-python's full-spectrum operators during setup (freed before the first step)
+BYTES_PER_POINT = 160
+
+
+def simulation_points(cfg: GenerateConfig, transducer) -> int:
+    """Grid points of one simulation (PML and FFT padding included): the beam box or the head grid."""
+    from tfus.pipeline.engines.kwave.problem import fft_friendly
+    from tfus.workflows.generate.plan import store_spec_for
+
+    shape = store_spec_for(cfg, transducer).field_shape
+    pml = int(cfg.simulation.kwave.get("pml_size", 20))
+    return int(np.prod([fft_friendly(n + 2 * pml) for n in shape]))
+
+
+def local_workers(cfg: GenerateConfig, transducer, cores: int, memory_bytes: int) -> tuple[int, str]:
+    """Local CPU workers when none were given: one simulation per core (one thread each: small grids such as beam
+    boxes scale better across simulations than across threads), fewer when that many would not fit in 70 % of the
+    free memory; then each simulation gets ``cores // workers`` threads.
+
+    Example:
+        >>> from tfus.workflows.generate import load_config
+        >>> from tfus.pipeline.transducers import load_transducer
+        >>> cfg = load_config("beam-tiny")
+        >>> local_workers(cfg, load_transducer(cfg.transducer), 2, 8 * 2**30)[0]
+        2
+    """
+    per_sim = BYTES_PER_POINT * simulation_points(cfg, transducer)
+    fit = max(1, int(0.7 * memory_bytes // per_sim))
+    n = max(1, min(cores, fit))
+    why = (f"{n} worker(s) x {max(1, cores // n)} thread(s): {per_sim / 2**30:.2f} GiB per simulation, "
+           f"{memory_bytes / 2**30:.1f} GiB free, {cores} cores")
+    return n, why
+
+
+def _free_memory_bytes() -> int:
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8 * 2**30
 
 
 def worker_threads(cores: int, workers: int) -> int:
@@ -85,6 +128,12 @@ def generate(cfg: GenerateConfig, store: str | Path, *, overwrite: bool = False,
         check_target(store, overwrite)
     t_start = time.perf_counter()
     summary = GenerateSummary(store=str(store), n_samples=cfg.n_samples)
+    if cfg.cluster.kind == "local" and cfg.cluster.workers is None and cfg.simulation.device == "cpu":
+        n, summary.worker_choice = local_workers(cfg, transducer, _cores(cfg, 1), _free_memory_bytes())
+        cfg = cfg.model_copy(update={"cluster": cfg.cluster.with_cli(workers=n)})
+        say(f"local workers: {summary.worker_choice}")
+    elif cfg.cluster.kind == "local" and cfg.cluster.workers is not None:
+        summary.worker_choice = f"{cfg.cluster.workers} worker(s), as given"
     with contextlib.ExitStack() as stack:
         if exists and not overwrite:  # resume: take the store before starting any worker
             stack.enter_context(StoreLock(store))
