@@ -359,3 +359,60 @@ def kernels_speed(
     console = err_console()
     res = run_kernel_bench(cfg, say=console.log)
     emit(res, out, as_json, render_kernels)
+
+
+@app.command("gpu")
+@user_errors
+def gpu(
+    out: Annotated[Path, typer.Option(help="Results as a .json file (written atomically)")] = Path("gpu.json"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="CPU rehearsal: tiny sizes, the CUDA parts skipped "
+                                                            "with their reason")] = False,
+    budget_s: Annotated[float, typer.Option(min=10, help="Total wall-time budget (s)")] = 480.0,
+    parts: Annotated[str, typer.Option(help="Comma-separated parts: environment, kwave, kernels, predict")]
+    = "environment,kwave,kernels,predict",
+) -> None:
+    """The prepared GPU check: versions, CuPy k-Wave vs CPU, Triton kernels vs PyTorch, GPU prediction and an AMP
+    training burst, each part time-boxed and independent; one JSON. workflows/bench/gpu_run.sh runs it on a lent GPU.
+
+    Example:
+
+      tfus bench gpu --dry-run --out gpu-rehearsal.json
+    """
+    from tfus.workflows.bench.gpu_check import GpuCheckConfig, render, run_gpu_check, write_result
+
+    check_json_out(out)
+    cfg = GpuCheckConfig(dry_run=dry_run, budget_s=budget_s,
+                         parts=tuple(p.strip() for p in parts.split(",") if p.strip()))
+    console = err_console()
+    result = run_gpu_check(cfg, say=console.log)
+    write_result(result, out)
+    print(render(result))
+
+
+@app.command("beam-crop")
+@user_errors
+def beam_crop(
+    heads: Annotated[list[str] | None, typer.Option(help="Bundled heads (repeat) [default: cranium_ct, colin27_t1]")]
+    = None,
+    poses: Annotated[int, typer.Option(min=1, help="Poses per head")] = 5,
+    spacing: Annotated[float, typer.Option(help="Grid spacing of both simulations (mm)")] = 1.5,
+    lateral_margin: Annotated[float, typer.Option(help="Beam box: mm beyond the aperture radius")] = 10.0,
+    beyond_focus: Annotated[float, typer.Option(help="Beam box: mm past the geometric focus")] = 30.0,
+    out: Annotated[Path | None, _OUT] = None,
+    as_json: Annotated[bool, _JSON] = False,
+) -> None:
+    """The cost of cropping to the beam frame: beam-box vs whole-head simulation of the same poses on real heads
+    (focal pressure and position, rel. L2 in the brain, times).
+
+    Example:
+
+      tfus bench beam-crop --poses 5 --spacing 1.5
+    """
+    from tfus.workflows.bench.beam_crop import BeamCropConfig, beam_crop_bench, render
+
+    check_json_out(out)
+    config = BeamCropConfig(heads=tuple(heads) if heads else BeamCropConfig().heads, poses_per_head=poses,
+                            spacing_mm=spacing, lateral_margin_mm=lateral_margin, beyond_focus_mm=beyond_focus)
+    console = err_console()
+    result = beam_crop_bench(config, progress=console.log)
+    emit(result, out, as_json, lambda r: [render(r)])

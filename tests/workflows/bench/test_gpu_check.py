@@ -131,3 +131,13 @@ def test_compare_fields():
     assert cmp["max_rel_diff_amplitude"] == pytest.approx(0.95)
     assert cmp["focal_pressure_rel_diff"] == pytest.approx(0.05)
     assert cmp["focus_shift_mm"] == pytest.approx(4.0)
+
+
+def test_tfus_bench_gpu_command_writes_the_json(cli, tmp_path):
+    out = tmp_path / "gpu.json"
+    result = cli("bench", "gpu", "--dry-run", "--parts", "environment", "--out", out)
+    assert result.exit_code == 0, (result.output, result.stderr)
+    saved = json.loads(out.read_text())
+    assert saved["parts"]["environment"]["status"] == "ok"
+    bad = cli("bench", "gpu", "--out", tmp_path / "gpu.txt")
+    assert bad.exit_code == 2 and bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
