@@ -102,3 +102,18 @@ def check_box_in_image(frame: BeamFrame, shape, affine: np.ndarray, margin_mm: f
     if out > margin_mm:
         raise TfusInputError(f"the beam box leaves the head image by {out:.1f} mm (more than the {margin_mm:g} mm "
                              "margin): aim the transducer more inwards, or pad the head image")
+
+
+def field_from_box(field, frame: BeamFrame, shape, affine: np.ndarray):
+    """A box :class:`~tfus.pipeline.engines.field.SteadyStateField` on the head grid ``(shape, affine)``: amplitude
+    and phase through the complex pressure (its real and imaginary parts interpolate smoothly where the amplitude has
+    kinks), zero outside the box; ``meta`` keeps the box record."""
+    from tfus.pipeline.engines.field import SteadyStateField
+
+    amp, phase = np.asarray(field.amplitude, np.float64), np.asarray(field.phase, np.float64)
+    re = from_box((amp * np.cos(phase)).astype(np.float32), frame, shape, affine)
+    im = from_box((amp * np.sin(phase)).astype(np.float32), frame, shape, affine)
+    meta = {k: v for k, v in field.meta.items() if k not in ("snapshots", "p_max", "p_min")}
+    meta["beam_frame"] = frame.to_dict()
+    return SteadyStateField(np.hypot(re, im).astype(np.float32), np.arctan2(im, re).astype(np.float32),
+                            np.asarray(affine, float), field.frequency_hz, meta)

@@ -30,6 +30,13 @@ class Engine(StrEnum):
     FEM = "fem"
 
 
+class Frame(StrEnum):
+    """Simulation frames offered by ``--frame``: the head grid, or a box along the bowl axis."""
+
+    GRID = "grid"
+    BEAM = "beam"
+
+
 class HuMapping(StrEnum):
     """HU -> acoustic property mappings offered by ``--mapping`` (the keys of ``tfus.pipeline.acoustics.MAPPINGS``)."""
 

@@ -10,6 +10,7 @@ import typer
 from tfus.workflows.cli._common import (
     DeviceChoice,
     Engine,
+    Frame,
     HuMapping,
     StepProgress,
     check_output_file,
@@ -34,6 +35,8 @@ def simulate(
     device: Annotated[DeviceChoice, typer.Option(help="k-Wave on the GPU runs through CuPy")] = DeviceChoice.CPU,
     frequency: Annotated[float | None, typer.Option(help="Override the transducer frequency (Hz)")] = None,
     mapping: Annotated[HuMapping, typer.Option(help="HU -> acoustic properties")] = HuMapping.ITRUSST,
+    frame: Annotated[Frame, typer.Option(help="grid: the head's own grid; beam: a box along the bowl axis "
+                                              "(the field is mapped back onto the head grid)")] = Frame.GRID,
     kwave_binary: Annotated[Path | None, typer.Option("--kwave-binary", help="Run the k-Wave engine through this "
                                                       "k-Wave C++ binary (kspaceFirstOrder-OMP or -CUDA; not part "
                                                       "of tfus) instead of k-wave-python's native solver")] = None,
@@ -51,6 +54,8 @@ def simulate(
       tfus simulate --water --transducer itrusst-sc1 --position 0 0 0 --target 0 0 64 --out water.nii.gz --json
 
       tfus simulate --head heads/ct --position 0 95 60 --target 0 20 40 --spacing 1 --out field.nii.gz
+
+      tfus simulate --head heads/ct --position 0 95 60 --target 0 20 40 --frame beam --out beam.nii.gz
 
       tfus simulate --water --position 0 0 0 --target 0 0 64 --kwave-binary ~/k-wave/kspaceFirstOrder-OMP --out w.nii.gz
     """
@@ -75,15 +80,24 @@ def simulate(
         kwave_config = KWaveConfig(binary=str(kwave_binary))  # checks the binary before any work
     pose = Pose(list(position), list(target))
     request = SimulationRequest(transducer=transducer, pose=pose, head=head, spacing_mm=spacing, engine=engine,
-                                device=device, frequency_hz=frequency, mapping=mapping, kwave=kwave_config)
+                                device=device, frequency_hz=frequency, mapping=mapping, kwave=kwave_config,
+                                frame=frame.value)
     console = err_console()
     label = "k-Wave C++ binary time steps" if kwave_binary is not None else f"{engine} time steps"
     with StepProgress(label) as progress:
         result = run_simulation(request, progress=progress)
     metrics = field_metrics(result.field, result.medium, transducer=result.transducer, pose=pose,
                             labels=None if result.head is None else result.head.labels)
-    write_field_outputs(out, result.field, simulation_record(request, result, metrics), png=png, phase=phase,
-                        head=result.head, transducer=result.transducer, pose=pose, focus_mm=metrics.get("focus_mm"))
+    field, shown = result.field, result.head
+    if result.frame is not None and head is not None:  # the box field back on the head grid, in its world space
+        from tfus.pipeline.beam import field_from_box
+        from tfus.pipeline.engines.problem import head_on_grid
+        from tfus.pipeline.head.model import HeadModel
+
+        shown = head_on_grid(HeadModel.load(head), spacing)
+        field = field_from_box(result.field, result.frame, shown.shape, shown.affine)
+    write_field_outputs(out, field, simulation_record(request, result, metrics), png=png, phase=phase,
+                        head=shown, transducer=result.transducer, pose=pose, focus_mm=metrics.get("focus_mm"))
     if as_json:
         print_json(metrics)
     else:

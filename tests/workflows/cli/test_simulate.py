@@ -77,6 +77,29 @@ def test_head_run_focus_in_brain(cli, small_head, tiny_yaml, tmp_path):
     assert np.allclose(img.affine, head_img.affine) and img.shape == head_img.shape
 
 
+def test_beam_frame_run_maps_back_to_the_head_grid(cli, small_head, tiny_yaml, tmp_path):
+    out = tmp_path / "beam.nii.gz"
+    result = cli("simulate", "--head", small_head, "--transducer", tiny_yaml, "--position", 0, 0, 14,
+                 "--target", 0, 0, 8, "--frame", "beam", "--out", out, "--json")
+    assert result.exit_code == 0, (result.exception, result.stderr)
+    img, head_img = nib.load(str(out)), nib.load(str(small_head / "hu.nii.gz"))
+    assert np.allclose(img.affine, head_img.affine) and img.shape == head_img.shape
+    amp = np.asarray(img.dataobj)
+    metrics = json.loads(result.stdout)
+    assert np.isfinite(amp).all() and amp.max() > 0
+    # the box (aperture radius 3 mm + 10 mm laterally) ends inside this 23 mm head image: zero beyond it
+    x = (np.arange(img.shape[0]) * img.affine[0, 0] + img.affine[0, 3])
+    assert np.all(amp[np.abs(x) > 13.6 + 0.5] == 0)
+    # the focus (found in the box, reported in world mm) lies on the bowl axis x = y = 0, within a voxel
+    fx, fy, _ = metrics["focus_mm"]
+    assert abs(fx) <= 0.5 and abs(fy) <= 0.5
+    record = json.loads((tmp_path / "beam.json").read_text(encoding="utf-8"))
+    assert record["request"]["frame"] == "beam"
+    bad = cli("simulate", "--water", "--transducer", tiny_yaml, "--position", 0, 0, 0, "--target", 0, 0, 6,
+              "--frame", "box", "--out", tmp_path / "x.nii.gz")
+    assert bad.exit_code == 2 and "--frame" in bad.stderr and not (tmp_path / "x.nii.gz").exists()
+
+
 @pytest.mark.parametrize("args,needles", [
     (["--water", "--head", "X"], ["exactly one"]),
     ([], ["exactly one"]),
