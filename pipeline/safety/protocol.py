@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.errors import TfusInputError, validation_message
 from tfus.pipeline.io.yaml_file import read_yaml
 from tfus.pipeline.resources import data_path
 
@@ -232,17 +232,8 @@ class Protocol(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as err:
-            raise TfusInputError(f"{origin}: {_one_line(err)}") from None
-
-
-def _one_line(err: ValidationError) -> str:
-    item = err.errors()[0]
-    loc = ".".join(str(p) for p in item["loc"])
-    if item["type"] == "extra_forbidden":
-        return f"unknown protocol key {loc!r}; allowed keys: {', '.join(Protocol.model_fields)}"
-    msg = item["msg"].removeprefix("Value error, ")
-    shown = "" if item["type"].startswith("value_error") else f" (got {item.get('input')!r})"
-    return f"{loc + ': ' if loc else ''}{msg}{shown}"
+            message = validation_message(err, cls, root="protocol", unknown="unknown protocol key", limit=1)
+            raise TfusInputError(f"{origin}: {message}") from None
 
 
 def list_protocols() -> list[str]:
