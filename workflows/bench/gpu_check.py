@@ -162,14 +162,10 @@ def _child(name: str, cfg: GpuCheckConfig, conn) -> None:
 
 
 def _start_method() -> str:
-    """``fork`` (the parts start with the parent's imports) unless the parent has initialised CUDA, which a forked
-    child cannot use; ``spawn`` then, and where fork does not exist."""
-    import sys
-
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_initialized():
-        return "spawn"
-    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    """``spawn``: a forked child cannot use CUDA once the parent has initialised it, nor the OpenMP thread pool of
+    FFTW or PyTorch once the parent has used it (it would hang), and the parts are long enough that re-importing in
+    each child costs little."""
+    return "spawn"
 
 
 def _run_part(name: str, cfg: GpuCheckConfig, box_s: float) -> dict:

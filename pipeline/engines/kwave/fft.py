@@ -39,6 +39,15 @@ NAMES = ("fftw", "scipy")
 PLANNING_TIME_LIMIT_S = 60.0
 
 
+#: pid of the process whose FFTW plans use OpenMP threads: a process forked from it must not use them (libgomp's
+#: thread pool does not survive fork(); FFTW would hang in its first threaded call)
+_threaded_pid: int | None = None
+
+
+def _forked_from_threaded_fftw() -> bool:
+    return _threaded_pid is not None and _threaded_pid != os.getpid()
+
+
 class FftFallbackWarning(UserWarning):
     """FFTW was asked for or preferred but could not be used; ``scipy.fft`` runs instead."""
 
@@ -110,6 +119,9 @@ class FftwFft:
         axes = tuple(range(len(self.shape)))
         _load_wisdom()
         kwargs = {"axes": axes, "threads": self.threads, "planning_timelimit": PLANNING_TIME_LIMIT_S}
+        if self.threads > 1:
+            global _threaded_pid
+            _threaded_pid = os.getpid()
         self._forward = pyfftw.FFTW(self._real, self._spec, direction="FFTW_FORWARD",
                                     flags=("FFTW_MEASURE",), **kwargs)
         self._inverse = pyfftw.FFTW(self._spec, self._real, direction="FFTW_BACKWARD",
@@ -160,6 +172,10 @@ def fft_backend(shape: tuple[int, ...], dtype=np.float32, *, threads: int = 1, n
     """
     shape = tuple(int(n) for n in shape)
     choice = name or requested_backend()
+    if choice in ("fftw", "auto") and _forked_from_threaded_fftw():
+        warnings.warn("this process was forked from one that ran FFTW's threads, which do not survive fork(): using "
+                      "scipy.fft (start worker processes with 'spawn', as Dask does)", FftFallbackWarning, stacklevel=2)
+        choice = "scipy"
     if choice in ("fftw", "auto"):
         try:
             return FftwFft(shape, np.dtype(dtype).type, threads)

@@ -133,3 +133,25 @@ def test_simulation_same_field_with_fftw_and_scipy(monkeypatch, alpha_power):
     peak = fields["scipy"].max()
     # float32 round-off accumulated over the run's steps: 1e-4 of the peak is ~1000 eps
     assert np.abs(fields["fftw"] - fields["scipy"]).max() <= 1e-4 * peak
+
+
+def test_a_process_forked_after_threaded_fftw_falls_back_instead_of_hanging():
+    """libgomp's thread pool does not survive fork(): FFTW's first threaded call in the child would hang forever."""
+    import multiprocessing
+
+    fft.fft_backend((16, 16, 16), threads=2, name="fftw")  # this process now runs FFTW's OpenMP threads
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child(conn):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            backend = fft.fft_backend((16, 16, 16), threads=2)
+        conn.send((backend.name, [str(w.message) for w in caught]))
+
+    proc = ctx.Process(target=child, args=(send,))
+    proc.start()
+    assert recv.poll(60), "the forked child hung"
+    name, messages = recv.recv()
+    proc.join(10)
+    assert name == "scipy" and any("do not survive fork()" in m for m in messages)
