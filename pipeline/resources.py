@@ -64,3 +64,25 @@ def bundled_heads() -> dict[str, Path]:
         if (built / file).is_file():
             heads[name] = built / file
     return heads
+
+
+def preset_or_path(name_or_path: str | Path, folder: str, what: str) -> Path:
+    """The YAML file a user means: a preset of ``data/<folder>/`` by name (``"itrusst-sc1"``), or a path (a ``Path``,
+    a ``.yaml``/``.yml`` suffix or a folder separator). An unknown preset is a one-line error listing the presets.
+
+    Example:
+        >>> preset_or_path("itrusst-sc1", "transducers", "transducer").name
+        'itrusst-sc1.yaml'
+    """
+    from tfus.pipeline.errors import TfusInputError
+
+    text = str(name_or_path)
+    path = Path(text).expanduser()
+    if isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml") or "/" in text or "\\" in text:
+        return path
+    presets = sorted(p.stem for p in data_path(folder).glob("*.yaml")) if data_path(folder).is_dir() else []
+    if text not in presets:
+        raise TfusInputError(f"unknown {what} preset {text!r}; available presets: {', '.join(presets)}; "
+                             "or pass the path of a YAML file")
+    return data_path(folder, f"{text}.yaml")
+

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tfus.pipeline.errors import TfusInputError, validation_message
 from tfus.pipeline.io.yaml_file import read_yaml
-from tfus.pipeline.resources import data_path
+from tfus.pipeline.resources import data_path, preset_or_path
 
 __all__ = ["Protocol", "list_protocols", "load_protocol"]
 
@@ -260,14 +260,6 @@ def load_protocol(name_or_path: str | Path | Protocol) -> Protocol:
     """
     if isinstance(name_or_path, Protocol):
         return name_or_path
-    text = str(name_or_path)
-    path = Path(text).expanduser()
-    looks_like_path = isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml") or "/" in text or "\\" in text
-    if not looks_like_path:
-        presets = list_protocols()
-        if text not in presets:
-            raise TfusInputError(f"unknown protocol preset {text!r}; available presets: {', '.join(presets)}; "
-                                 "or pass the path of a YAML file")
-        path = data_path("protocols", f"{text}.yaml")
+    path = preset_or_path(name_or_path, "protocols", "protocol")
     data = read_yaml(path, "protocol file")
     return Protocol.from_mapping(data, default_name=path.stem, origin=str(path))

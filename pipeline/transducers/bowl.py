@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from tfus.pipeline.errors import TfusInputError
-from tfus.pipeline.resources import data_path
+from tfus.pipeline.resources import data_path, preset_or_path
 
 #: Plausible range for ultrasound neuromodulation / therapy sources; outside it the unit is almost surely wrong.
 FREQUENCY_RANGE_HZ = (20e3, 20e6)
@@ -196,15 +196,7 @@ def load_transducer(name_or_path: str | Path) -> BowlTransducer:
     """
     if isinstance(name_or_path, BowlTransducer):
         return name_or_path
-    text = str(name_or_path)
-    path = Path(text).expanduser()
-    looks_like_path = isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml") or "/" in text or "\\" in text
-    if not looks_like_path:
-        presets = list_presets()
-        if text not in presets:
-            raise TfusInputError(f"unknown transducer preset {text!r}; available presets: {', '.join(presets)}; "
-                                 "or pass the path of a YAML file")
-        path = data_path("transducers", f"{text}.yaml")
+    path = preset_or_path(name_or_path, "transducers", "transducer")
     if not path.is_file():
         raise TfusInputError(f"transducer file {path} not found; pass an existing YAML file or one of the presets: "
                              f"{', '.join(list_presets())}")
