@@ -167,14 +167,14 @@ def kwave(cfg, say: Callable[[str], None], keep: Callable[[dict], None]) -> dict
 
 
 def _kwave_speed(cfg, sizes, device: str, out: dict, say, keep) -> None:
-    from tfus.workflows.bench.kwave_speed import SpeedConfig, run_speed_bench
+    from tfus.workflows.bench.kwave_speed import FFT_ROWS, SpeedConfig, run_speed_bench
 
     for n in sizes:
         say(f"k-Wave speed, {n}^3 total grid, {device} ...")
         res = run_speed_bench(SpeedConfig(n=n, steps=cfg.kwave_steps, warmup=cfg.kwave_warmup, device=device),
                               say=lambda _msg: None)
         rows = {k: 1e3 * v for k, v in res["seconds_per_step"].items()}
-        fast = next(v for k, v in rows.items() if k.startswith("tfus fast step"))
+        fast = rows[FFT_ROWS[res["fft_backend"]]]
         out["speed"][f"{n}^3"] = {"ms_per_step": rows, "fast_ms_per_step": fast,
                                   "fast_over_fft_floor": res["fast_over_fft_floor"],
                                   "speedup_vs_kwave_float32": res["speedup_vs_kwave_float32"],
