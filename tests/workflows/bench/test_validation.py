@@ -66,7 +66,7 @@ def test_oneil_bench_matches_the_closed_form_on_a_coarse_grid(cli):
 @pytest.mark.slow
 def test_itrusst_bm1_matches_the_rayleigh_integral_and_writes_the_plane(cli, tmp_path):
     out = tmp_path / "itrusst"
-    r = _run_json(cli, "itrusst", "--bm", 1, "--spacing", SPACING_MM, "--frequency", FREQUENCY_HZ, "--out", out)
+    r = _run_json(cli, "itrusst", "--bm", 1, "--spacing", SPACING_MM, "--frequency", FREQUENCY_HZ, "--plane-dir", out)
     assert r["bm"] == 1 and r["description"] == "BM1 lossless water" and r["reference"] == "Rayleigh integral"
     for key in ("focal_pressure_pa", "focus_axial_mm", "focus_lateral_mm", "axial_6db_length_mm",
                 "lateral_6db_width_mm", "axial_3db_length_mm", "lateral_3db_width_mm", "ref_focal_pressure_pa",
