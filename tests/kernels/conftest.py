@@ -33,7 +33,7 @@ def _defined_for_gpu(module_name: str) -> bool:
 
 
 @pytest.fixture
-def triton_backend(monkeypatch) -> str:
+def triton_backend(monkeypatch):
     """Force the Triton backend (``TFUS_KERNELS=triton``) and exact fp32 convolutions (no TF32) on both sides.
 
     Returns the device to put tensors on.
@@ -43,9 +43,15 @@ def triton_backend(monkeypatch) -> str:
     if DEVICE == "cpu" and any(_defined_for_gpu(name) for name in _KERNEL_MODULES):
         pytest.skip("Triton kernels were defined before TRITON_INTERPRET=1 was set: run tests/kernels on its own")
     monkeypatch.setenv("TFUS_KERNELS", "triton")
-    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
-    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
-    return DEVICE
+    # saved and restored by hand: these are properties of torch's backend modules, which pytest >= 9.2's
+    # monkeypatch (it looks attributes up statically) cannot restore
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield DEVICE
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def rel_err(actual: torch.Tensor, expected: torch.Tensor, scale: torch.Tensor | None = None) -> float:
