@@ -86,3 +86,33 @@ def preset_or_path(name_or_path: str | Path, folder: str, what: str) -> Path:
                              "or pass the path of a YAML file")
     return data_path(folder, f"{text}.yaml")
 
+
+def cached_array(name: str, compute, *, ndim: int | None = None):
+    """A numpy array cached as ``<cache_dir>/<name>.npy``: read when present and sound (a missing, unreadable or
+    wrong-rank file is recomputed), else ``compute()`` and written atomically (a read-only cache is not an error).
+
+    Example:
+        >>> import numpy as np
+        >>> cached_array("doc-example-v1", lambda: np.arange(3)).tolist()  # doctest: +SKIP
+        [0, 1, 2]
+    """
+    import numpy as np
+
+    from tfus.pipeline.io.atomic import atomic_path
+
+    path = cache_dir() / f"{name}.npy"
+    if path.is_file():
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            arr = None
+        if arr is not None and (ndim is None or arr.ndim == ndim):
+            return arr
+    arr = np.asarray(compute())
+    try:
+        with atomic_path(path) as tmp:
+            np.save(tmp, arr, allow_pickle=False)
+    except OSError:
+        pass
+    return arr
+

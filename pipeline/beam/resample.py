@@ -27,30 +27,27 @@ _LPS = np.diag([-1.0, -1.0, 1.0])
 AIR_HU = -1000.0
 
 
+def _place(img, affine: np.ndarray):
+    """Give a SimpleITK image the spacing, direction and origin (LPS) of a RAS ``affine`` with orthogonal columns."""
+    a = np.asarray(affine, float)
+    spacing = np.linalg.norm(a[:3, :3], axis=0)
+    img.SetSpacing(tuple(float(s) for s in spacing))
+    img.SetDirection(tuple(float(v) for v in (_LPS @ a[:3, :3] / spacing).ravel()))
+    img.SetOrigin(tuple(float(v) for v in _LPS @ a[:3, 3]))
+    return img
+
+
 def to_sitk(data: np.ndarray, affine: np.ndarray):
     """A SimpleITK image of ``data`` (indexed i, j, k) placed by a RAS ``affine`` (orthogonal columns)."""
     import SimpleITK as sitk
 
-    a = np.asarray(affine, float)
-    spacing = np.linalg.norm(a[:3, :3], axis=0)
-    direction = _LPS @ a[:3, :3] / spacing
-    img = sitk.GetImageFromArray(np.ascontiguousarray(np.asarray(data).transpose(2, 1, 0)))
-    img.SetSpacing(tuple(float(s) for s in spacing))
-    img.SetDirection(tuple(float(v) for v in direction.ravel()))
-    img.SetOrigin(tuple(float(v) for v in _LPS @ a[:3, 3]))
-    return img
+    return _place(sitk.GetImageFromArray(np.ascontiguousarray(np.asarray(data).transpose(2, 1, 0))), affine)
 
 
 def _reference(shape, affine):
     import SimpleITK as sitk
 
-    ref = sitk.Image([int(n) for n in shape], sitk.sitkUInt8)
-    a = np.asarray(affine, float)
-    spacing = np.linalg.norm(a[:3, :3], axis=0)
-    ref.SetSpacing(tuple(float(s) for s in spacing))
-    ref.SetDirection(tuple(float(v) for v in (_LPS @ a[:3, :3] / spacing).ravel()))
-    ref.SetOrigin(tuple(float(v) for v in _LPS @ a[:3, 3]))
-    return ref
+    return _place(sitk.Image([int(n) for n in shape], sitk.sitkUInt8), affine)
 
 
 def resample_onto(data: np.ndarray, affine: np.ndarray, shape, target_affine: np.ndarray, *, nearest: bool = False,

@@ -44,25 +44,16 @@ def water_field(transducer: BowlTransducer, spacing_mm: float, box: BeamBox = Be
         cache: read/write ``<cache_dir>/beam-water-<hash>.npy`` (:func:`tfus.pipeline.resources.cache_dir`).
     """
     from tfus.pipeline.engines.run import SimulationRequest, run_simulation
-    from tfus.pipeline.io.atomic import atomic_path
-    from tfus.pipeline.resources import cache_dir
+    from tfus.pipeline.resources import cached_array
 
     kwave = kwave or KWaveConfig()
-    path = cache_dir() / f"beam-water-{water_field_key(transducer, spacing_mm, box, kwave)}.npy"
-    if cache and path.is_file():
-        try:
-            amp = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            amp = None
-        if amp is not None and amp.ndim == 3:
-            return amp.astype(np.float32)
-    res = run_simulation(SimulationRequest(transducer=transducer, pose=CANONICAL_POSE, spacing_mm=spacing_mm,
-                                           frame="beam", box=box, kwave=kwave))
-    amp = np.asarray(res.field.amplitude, np.float32)
-    if cache:
-        try:
-            with atomic_path(path) as tmp:
-                np.save(tmp, amp, allow_pickle=False)
-        except OSError:
-            pass  # a read-only cache: computed again next time
-    return amp
+
+    def simulate() -> np.ndarray:
+        res = run_simulation(SimulationRequest(transducer=transducer, pose=CANONICAL_POSE, spacing_mm=spacing_mm,
+                                               frame="beam", box=box, kwave=kwave))
+        return np.asarray(res.field.amplitude, np.float32)
+
+    if not cache:
+        return simulate()
+    name = f"beam-water-{water_field_key(transducer, spacing_mm, box, kwave)}"
+    return cached_array(name, simulate, ndim=3).astype(np.float32)

@@ -70,6 +70,16 @@ class SimulationResult:
     head: HeadModel | None
     transducer: BowlTransducer
     frame: BeamFrame | None = None
+    grid_head: HeadModel | None = None  # frame "beam" with a head: the head on its own grid (where users look)
+
+    def on_head_grid(self) -> tuple[SteadyStateField, HeadModel | None]:
+        """The field and head on the head's own grid: a beam-box field mapped back (zero outside the box); other
+        runs as they are."""
+        if self.frame is None or self.grid_head is None:
+            return self.field, self.head
+        from tfus.pipeline.beam import field_from_box
+
+        return field_from_box(self.field, self.frame, self.grid_head.shape, self.grid_head.affine), self.grid_head
 
 
 def run_simulation(request: SimulationRequest,
@@ -92,6 +102,7 @@ def run_simulation(request: SimulationRequest,
     crop = None
     frame = None
     loaded = None
+    grid_head = None
     if request.head is not None:
         loaded = request.head if isinstance(request.head, HeadModel) else HeadModel.load(request.head)
     if request.frame == "beam":
@@ -100,7 +111,8 @@ def run_simulation(request: SimulationRequest,
         spacing = request.spacing_mm or (loaded.spacing_mm if loaded is not None else 1.0)
         frame = BeamFrame.from_pose(request.pose, bowl, spacing, request.box)
         if loaded is not None:
-            check_pose_outside_head(head_on_grid(loaded, request.spacing_mm), bowl, request.pose)
+            grid_head = head_on_grid(loaded, request.spacing_mm)
+            check_pose_outside_head(grid_head, bowl, request.pose)
             head = head_in_box(loaded, frame)
             medium = medium_from_head(head, request.mapping, request.coupling)
         else:
@@ -136,4 +148,5 @@ def run_simulation(request: SimulationRequest,
         field = SteadyStateField(field.amplitude[crop], field.phase[crop], np.asarray(head.affine, float),
                                  field.frequency_hz, meta)
         medium = medium_from_head(head, request.mapping, request.coupling)
-    return SimulationResult(field=field, medium=medium, head=head, transducer=bowl, frame=frame)
+    return SimulationResult(field=field, medium=medium, head=head, transducer=bowl, frame=frame,
+                            grid_head=grid_head)

@@ -35,8 +35,7 @@ import torch
 from scipy.ndimage import map_coordinates
 
 from tfus.pipeline.errors import TfusInputError
-from tfus.pipeline.io.atomic import atomic_path
-from tfus.pipeline.resources import cache_dir
+from tfus.pipeline.resources import cached_array
 from tfus.pipeline.transducers import BowlTransducer, Pose
 from tfus.pipeline.transducers.pose import orthonormal_frame
 from tfus.pipeline.validation.rayleigh import bowl_quadrature
@@ -112,22 +111,10 @@ def axisymmetric_table(transducer: BowlTransducer, extent_mm: float, sound_speed
     t = transducer
     key = (f"r{t.radius_of_curvature_mm:.6g}-a{t.aperture_diameter_mm:.6g}-f{t.frequency_hz:.9g}"
            f"-p{t.source_amplitude_pa:.9g}-e{extent_mm:.6g}-c{sound_speed:.6g}-q{points_per_wavelength:.6g}")
-    path = cache_dir() / f"bowl-table-v1-{key}.npy"
     step = sound_speed / transducer.frequency_hz * 1e3 / 8
-    if path.is_file():
-        try:
-            table = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            table = None
-        if table is not None and table.ndim == 2:
-            table.setflags(write=False)
-            return table, step
-    table, step = _compute_table(transducer, extent_mm, sound_speed, points_per_wavelength)
-    try:
-        with atomic_path(path) as tmp:
-            np.save(tmp, table, allow_pickle=False)
-    except OSError:
-        pass  # a read-only home: the table is still cached in memory
+    table = cached_array(f"bowl-table-v1-{key}",
+                         lambda: _compute_table(transducer, extent_mm, sound_speed, points_per_wavelength)[0], ndim=2)
+    table.setflags(write=False)
     return table, step
 
 

@@ -117,8 +117,7 @@ def fft_floor(shape: tuple[int, ...], n_forward: int, n_inverse: int, xp=np, rep
     (``name``: ``fftw``/``scipy``; CuPy for CuPy arrays), into preallocated outputs as the step does. Each transform
     gets its own input array, as in the step (the same array over and over would stay in cache and flatter the
     floor)."""
-    from tfus.pipeline.engines.kwave.fft import fft_backend
-    from tfus.pipeline.engines.kwave.stepper import CupyFft
+    from tfus.pipeline.engines.kwave.fft import CupyFft, fft_backend
     from tfus.pipeline.engines.kwave.threads import cpu_threads
 
     backend = fft_backend(shape, np.float32, threads=cpu_threads(), name=name) if xp is np else CupyFft(shape)

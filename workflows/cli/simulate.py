@@ -88,14 +88,7 @@ def simulate(
         result = run_simulation(request, progress=progress)
     metrics = field_metrics(result.field, result.medium, transducer=result.transducer, pose=pose,
                             labels=None if result.head is None else result.head.labels)
-    field, shown = result.field, result.head
-    if result.frame is not None and head is not None:  # the box field back on the head grid, in its world space
-        from tfus.pipeline.beam import field_from_box
-        from tfus.pipeline.engines.problem import head_on_grid
-        from tfus.pipeline.head.model import HeadModel
-
-        shown = head_on_grid(HeadModel.load(head), spacing)
-        field = field_from_box(result.field, result.frame, shown.shape, shown.affine)
+    field, shown = result.on_head_grid()  # a beam-box field back on the head grid, in its world space
     write_field_outputs(out, field, simulation_record(request, result, metrics), png=png, phase=phase,
                         head=shown, transducer=result.transducer, pose=pose, focus_mm=metrics.get("focus_mm"))
     if as_json:

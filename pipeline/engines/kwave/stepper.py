@@ -29,7 +29,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tfus.pipeline.engines.kwave.fft import fft_backend
+from tfus.pipeline.engines.kwave.fft import CupyFft, fft_backend
 from tfus.pipeline.engines.kwave.threads import cpu_threads
 from tfus.pipeline.kwave_compat import import_kwave
 
@@ -37,39 +37,6 @@ import_kwave()  # the offline-safe first import of k-wave-python, before its sol
 from kwave.solvers.kspace_solver import Simulation, _noop_source  # noqa: E402
 
 __all__ = ["FastSimulation", "build_simulation", "cpu_threads"]
-
-
-class CupyFft:  # pragma: no cover - GPU only
-    """CuPy real transforms (normalised inverse), the GPU counterpart of :mod:`.fft`'s CPU backends."""
-
-    name = "cupy"
-    inverse_scale = 1.0
-
-    def __init__(self, shape):
-        self.shape = tuple(shape)
-
-    def rfftn(self, a, out=None):
-        import cupyx.scipy.fft as cfft
-
-        spec = cfft.rfftn(a)
-        if out is None:
-            return spec
-        out[...] = spec
-        return out
-
-    def irfftn(self, spec, out=None):
-        import cupyx.scipy.fft as cfft
-
-        real = cfft.irfftn(spec, s=self.shape, overwrite_x=True)
-        if out is None:
-            return real
-        out[...] = real
-        return out
-
-    def empty_real(self, dtype):
-        import cupy
-
-        return cupy.empty(self.shape, dtype=dtype)
 
 
 def _fused_available() -> bool:
