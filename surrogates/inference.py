@@ -13,6 +13,11 @@ benchmarks.
    (:meth:`~tfus.surrogates.normalization.Normalization.to_pascal`);
 5. crops / resamples back to the head grid and scales by the source amplitude (linear acoustics).
 
+A beam-frame model (trained on a ``frame: beam`` store; its checkpoint records ``frame`` and ``box``) instead
+resamples the head into the pose's beam box (:class:`tfus.pipeline.beam.BeamFrame`, SimpleITK), predicts there with
+the water field shipped in its checkpoint as the prior, and maps the box field back onto the head grid (zero
+outside the box): the same frame, spacing and mapping as its training simulations.
+
 Example:
     >>> predictor = Predictor.from_checkpoint("runs/demo")            # doctest: +SKIP
     >>> pa = predictor.predict(head.hu, head.affine, bowl, pose)      # doctest: +SKIP
@@ -39,6 +44,7 @@ from tfus.surrogates.trained import TrainedData
 from tfus.surrogates.windows import pad_to_shape, sliding_window_predict
 
 if TYPE_CHECKING:
+    from tfus.pipeline.beam import BeamFrame
     from tfus.pipeline.engines.field import SteadyStateField
     from tfus.pipeline.head.model import HeadModel
 
@@ -81,10 +87,16 @@ class Prediction:
     amplitude_scale: float
     snapshots: np.ndarray | None = None
     snapshot_times_s: np.ndarray | None = None
+    frame: BeamFrame | None = None
+    box_pressure: np.ndarray | None = None
 
     def info(self) -> dict:
-        return {"predict_seconds": self.seconds, "windows": self.windows, "sliding_window": self.windows > 1,
+        info = {"predict_seconds": self.seconds, "windows": self.windows, "sliding_window": self.windows > 1,
                 "resampled": self.resampled, "padded": self.padded, "amplitude_scale": self.amplitude_scale}
+        if self.frame is not None:
+            info["frame"] = "beam"
+            info["beam_frame"] = self.frame.to_dict()
+        return info
 
 
 class Predictor:
@@ -103,7 +115,7 @@ class Predictor:
 
     def __init__(self, model: torch.nn.Module, normalization: Normalization, data: Mapping | TrainedData,
                  device: str | torch.device = "cpu", overlap: float = 0.5, sw_batch_size: int = 1,
-                 name: str = "deeptfus", source: str | None = None) -> None:
+                 name: str = "deeptfus", source: str | None = None, prior: np.ndarray | None = None) -> None:
         self.device = torch_device(device)
         cfg = getattr(model, "config", None)
         self.data = data if isinstance(data, TrainedData) else \
@@ -119,6 +131,11 @@ class Predictor:
                                      "single pressure-amplitude channel")
         self.model = model.to(self.device).eval()
         self.free_field = bool(getattr(cfg, "free_field_prior", False))
+        self.beam = self.data.raw.get("frame") == "beam"
+        self.prior = None if prior is None else np.asarray(prior, np.float32)
+        if self.beam and self.free_field and (self.prior is None or self.prior.shape != self.data.grid_shape):
+            raise TfusInputError(f"this beam-frame {name} model's checkpoint lacks the water field of its box (its "
+                                 "prior); the file is damaged or from an older tfus, re-train it")
         self.normalization = normalization
         self.overlap = float(overlap)
         self.sw_batch_size = int(sw_batch_size)
@@ -137,8 +154,10 @@ class Predictor:
             raise TfusInputError(f"{path_or_run}: the checkpoint's model_config is not a mapping; re-train it")
         model = model_from_checkpoint(ckpt)
         klass = predictor_class(str(ckpt["model"])) if cls is Predictor else cls
+        prior = ckpt.get("prior")
+        prior = prior.float().numpy() if isinstance(prior, torch.Tensor) else None
         return klass(model, normalization_from_dict(ckpt["normalization"]), ckpt["data"], device,
-                     name=str(ckpt["model"]), source=str(path_or_run), **kwargs)
+                     name=str(ckpt["model"]), source=str(path_or_run), prior=prior, **kwargs)
 
     # -- checks ----------------------------------------------------------------------------------------------------
     def check_transducer(self, transducer: BowlTransducer) -> None:
@@ -169,6 +188,8 @@ class Predictor:
             raise TfusInputError(f"predict needs a 3D HU volume and a 4x4 affine, got {hu.shape} and {affine.shape}")
         if not np.isfinite(hu).all():
             raise TfusInputError("the HU volume has non-finite values; fix the head model")
+        if self.beam:
+            return self._predict_beam(hu, affine, transducer, pose, t0)
         spacings = np.linalg.norm(affine[:3, :3], axis=0)
         if np.ptp(spacings) > SPACING_TOL_REL * spacings.mean():
             raise TfusInputError(f"the head grid is anisotropic ({np.round(spacings, 4).tolist()} mm); rebuild the "
@@ -197,6 +218,39 @@ class Predictor:
                           seconds=time.perf_counter() - t0, windows=windows, resampled=resampled,
                           padded=padded_hu.shape != work_hu.shape, amplitude_scale=scale, snapshots=snaps,
                           snapshot_times_s=times)
+
+    def beam_frame(self, pose: Pose, transducer: BowlTransducer) -> BeamFrame:
+        """The beam box of ``pose`` this (beam-frame) model predicts in: its trained spacing and box extents."""
+        from tfus.pipeline.beam import BeamBox, BeamFrame
+
+        try:
+            box = BeamBox(**dict(self.data.raw.get("box") or {}))
+        except (TypeError, TfusInputError) as err:
+            raise TfusInputError(f"the checkpoint's beam box record is invalid ({err}); re-train the model") from None
+        frame = BeamFrame.from_pose(pose, transducer, self.data.spacing_mm, box)
+        if tuple(frame.shape) != tuple(self.data.grid_shape):
+            raise TfusInputError(f"the beam box of {transducer.name} is {list(frame.shape)} voxels, the model was "
+                                 f"trained on {list(self.data.grid_shape)}; use the transducer it was trained for")
+        return frame
+
+    def _predict_beam(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
+                      t0: float) -> Prediction:
+        """Head -> the pose's beam box -> the network -> back onto the head grid (zero outside the box)."""
+        from tfus.pipeline.beam import AIR_HU, MAX_OUTSIDE_MM, check_box_in_image, from_box, to_box
+        from tfus.surrogates.data.inputs import model_inputs
+
+        frame = self.beam_frame(pose, transducer)
+        check_box_in_image(frame, hu.shape, affine, MAX_OUTSIDE_MM)
+        box_hu = to_box(hu, affine, frame, fill=AIR_HU).astype(np.float32)
+        inputs = model_inputs(box_hu, np.asarray(frame.affine, float), transducer, pose, self.normalization,
+                              self.data.n_points, self.free_field, prior=self.prior)
+        box_pressure, _ = self._run(inputs.ct, inputs.points)
+        scale = self.data.amplitude_scale(transducer)
+        box_pressure = (np.maximum(box_pressure, 0.0) * scale).astype(np.float32)
+        pressure = np.maximum(from_box(box_pressure, frame, hu.shape, affine), 0.0).astype(np.float32)
+        return Prediction(pressure=pressure, affine=affine, peak_pa=float(pressure.max()),
+                          seconds=time.perf_counter() - t0, windows=1, resampled=True, padded=False,
+                          amplitude_scale=scale, frame=frame, box_pressure=box_pressure)
 
     def _predict_padded(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
                         snapshot_times: Sequence[float] | None
@@ -269,6 +323,7 @@ class FieldPrediction:
         transducer: the bowl (the trained one unless another was given).
         pose: the transducer pose.
         title: the PNG title.
+        trained: what the model was trained on (``tfus predict --verify`` simulates the same way).
     """
 
     field: SteadyStateField
@@ -279,6 +334,7 @@ class FieldPrediction:
     transducer: BowlTransducer
     pose: Pose
     title: str
+    trained: TrainedData | None = None
 
     @property
     def time_resolved(self) -> dict | None:
@@ -286,13 +342,14 @@ class FieldPrediction:
         return self.record.get("time_resolved")
 
 
-def predict_field(run: str | Path | Predictor, head: str | Path, pose: Pose, *, transducer: str | None = None,
+def predict_field(run: str | Path | Predictor | None, head: str | Path, pose: Pose, *, transducer: str | None = None,
                   frequency_hz: float | None = None, device: str = "cpu") -> FieldPrediction:
     """Predict the field of ``transducer`` at ``pose`` through the head model ``head`` with a trained surrogate: the
     work of ``tfus predict`` (write it with :func:`tfus.pipeline.fields.output.write_field_outputs`).
 
     Args:
-        run: a training run folder, a checkpoint file, or a loaded :class:`Predictor`.
+        run: a training run folder, a checkpoint file, a loaded :class:`Predictor`, or None: the model shipped
+            for ``transducer`` (:mod:`tfus.surrogates.shipped`; then ``transducer`` is required).
         head: head-model folder (``tfus head build``).
         pose: the transducer pose (world mm).
         transducer: preset name or YAML file (default: the trained transducer).
@@ -318,6 +375,18 @@ def predict_field(run: str | Path | Predictor, head: str | Path, pose: Pose, *, 
     from tfus.pipeline.transducers import load_transducer
     from tfus.pipeline.version import versions
 
+    if run is None:  # the shipped model for this transducer (tfus.surrogates.shipped)
+        from tfus.surrogates.shipped import shipped_model_for
+
+        if transducer is None:
+            raise TfusInputError("without a training RUN, name the transducer (--transducer PRESET) so the shipped "
+                                 "model trained for it is used")
+        wanted = load_transducer(transducer)
+        if frequency_hz is not None and frequency_hz > 0:
+            wanted = replace(wanted, frequency_hz=float(frequency_hz))
+        shipped = shipped_model_for(wanted)
+        run = Predictor.from_checkpoint(shipped.checkpoint, device=device)
+        run.source = f"shipped:{shipped.name}"
     predictor = run if isinstance(run, Predictor) else Predictor.from_checkpoint(run, device=device)
     bowl = load_transducer(transducer) if transducer is not None else predictor.trained_transducer()
     if frequency_hz is not None:
@@ -333,7 +402,7 @@ def predict_field(run: str | Path | Predictor, head: str | Path, pose: Pose, *, 
     field = SteadyStateField(pred.pressure, np.zeros_like(pred.pressure), model.affine, bowl.frequency_hz,
                              {"surrogate": predictor.name, **pred.info()})
     metrics = field_metrics(field, medium, transducer=bowl, pose=pose, labels=model.labels)
-    record = {"request": {"run": str(predictor.source if isinstance(run, Predictor) else run), "head": str(head),
+    record = {"request": {"run": str(predictor.source), "head": str(head),
                           "device": str(predictor.device) if isinstance(run, Predictor) else device,
                           "frequency_hz": frequency_hz,
                           "pose": {"apex": pose.apex.tolist(), "target": pose.target.tolist()},
@@ -353,4 +422,4 @@ def predict_field(run: str | Path | Predictor, head: str | Path, pose: Pose, *, 
     title = (f"{bowl.name}: {predictor.name} prediction, peak {peak / 1e3:.3g} kPa at "
              f"{bowl.frequency_hz / 1e3:.0f} kHz")
     return FieldPrediction(field=field, prediction=pred, metrics=metrics, record=record, head=model, transducer=bowl,
-                           pose=pose, title=title)
+                           pose=pose, title=title, trained=predictor.data)

@@ -40,6 +40,10 @@ __all__ = ["Normalization", "grid_to_index", "index_to_grid", "snapshots_pascal"
 LN2 = math.log(2.0)
 
 
+#: floor of the fitted log-peak std (:meth:`Normalization.fit_peaks`)
+LOG_PEAK_STD_FLOOR = 0.05
+
+
 def _is_torch(x) -> bool:
     return isinstance(x, torch.Tensor)
 
@@ -123,11 +127,15 @@ class Normalization:
         return peak * shape
 
     def fit_peaks(self, peaks_pa: Sequence[float] | np.ndarray) -> Normalization:
-        """A copy with ``log_peak_mean/std`` fitted on training peaks (std floored at 1e-3)."""
+        """A copy with ``log_peak_mean/std`` fitted on training peaks.
+
+        The std is floored at :data:`LOG_PEAK_STD_FLOOR` (5 % in pressure): a handful of training fields with
+        nearly equal peaks would otherwise blow any small peak mismatch up into a scale loss that swamps the field
+        loss in the shared encoder."""
         lg = np.log(np.asarray(peaks_pa, float)) - math.log(self.p_ref_pa)
         if lg.size == 0 or not np.all(np.isfinite(lg)):
             raise TfusInputError("fit_peaks needs at least one positive, finite peak pressure")
-        return replace(self, log_peak_mean=float(lg.mean()), log_peak_std=max(float(lg.std()), 1e-3))
+        return replace(self, log_peak_mean=float(lg.mean()), log_peak_std=max(float(lg.std()), LOG_PEAK_STD_FLOOR))
 
     def to_dict(self) -> dict:
         """Plain JSON-able constants."""

@@ -10,6 +10,11 @@ augmented sample equals the sample simulated on the mirrored head.
 Axis 0 is left-right (x) for the RAS stores tfus writes and imports; heads are roughly left-right symmetric, so the
 mirrored samples look like real heads.
 
+In a beam-frame box (:mod:`tfus.pipeline.beam`) the bowl sits on the box's middle grid line and is symmetric about
+it, so every symmetry of the square cross-section (flips of the two lateral axes and their swap: the 8 elements of
+the dihedral group D4, :func:`box_symmetry`) maps a box and its field to another exact solution with the transducer
+unchanged: eight samples for the price of one simulation.
+
 Example:
     >>> import numpy as np
     >>> from tfus.pipeline.transducers import Pose
@@ -26,7 +31,10 @@ import numpy as np
 
 from tfus.pipeline.transducers import Pose
 
-__all__ = ["mirror_matrix", "mirror_points", "mirror_pose", "mirror_volume"]
+__all__ = ["BOX_SYMMETRIES", "box_symmetry", "mirror_matrix", "mirror_points", "mirror_pose", "mirror_volume"]
+
+#: number of symmetries of a beam box with a square cross-section (:func:`box_symmetry`)
+BOX_SYMMETRIES = 8
 
 
 def mirror_matrix(affine: np.ndarray, shape: Sequence[int], axis: int = 0) -> np.ndarray:
@@ -56,3 +64,33 @@ def mirror_volume(volume: np.ndarray, axis: int = 0, spatial_dims: int = 3) -> n
     """A contiguous copy of ``volume`` flipped along spatial ``axis`` (the last ``spatial_dims`` axes are spatial)."""
     volume = np.asarray(volume)
     return np.ascontiguousarray(np.flip(volume, axis=volume.ndim - spatial_dims + axis))
+
+
+def box_symmetry(volume: np.ndarray, k: int, spatial_dims: int = 3) -> np.ndarray:
+    """Symmetry ``k`` (0-7) of a beam box's square cross-section applied to ``volume`` (the last ``spatial_dims``
+    axes are spatial; the first two of them are the lateral ones, the last is the beam axis): bit 0 flips lateral
+    axis 0, bit 1 flips lateral axis 1, bit 2 swaps them (after the flips). ``k = 0`` is the identity; the eight
+    together are the dihedral group D4. A contiguous copy.
+
+    Raises:
+        ValueError: ``k`` outside 0-7, or a non-square cross-section with a swap.
+
+    Example:
+        >>> v = np.arange(8).reshape(2, 2, 2)
+        >>> bool((box_symmetry(box_symmetry(v, 3), 3) == v).all())   # the flips are involutions
+        True
+    """
+    if not 0 <= int(k) < BOX_SYMMETRIES:
+        raise ValueError(f"box symmetry index {k} outside 0-{BOX_SYMMETRIES - 1}")
+    volume = np.asarray(volume)
+    a0 = volume.ndim - spatial_dims
+    out = volume
+    if k & 1:
+        out = np.flip(out, axis=a0)
+    if k & 2:
+        out = np.flip(out, axis=a0 + 1)
+    if k & 4:
+        if out.shape[a0] != out.shape[a0 + 1]:
+            raise ValueError(f"swapping the lateral axes needs a square cross-section, got {out.shape[a0:a0 + 2]}")
+        out = np.swapaxes(out, a0, a0 + 1)
+    return np.ascontiguousarray(out)

@@ -10,7 +10,12 @@
   (:meth:`Normalization.log_peak`), so a prediction goes back to pascals with :meth:`Normalization.to_pascal`.
 * **Augmentation** (``augment=True``): a left-right mirror (voxel axis 0) of CT, field and pose together
   (:mod:`tfus.surrogates.data.augment`), drawn per ``(seed, epoch, sample)``: the same epoch gives the same flips
-  in any worker layout and after a resume. Call :meth:`StoreFieldDataset.set_epoch` before each epoch.
+  in any worker layout and after a resume. Call :meth:`StoreFieldDataset.set_epoch` before each epoch. In a
+  beam-frame store, one of the 8 symmetries of the box's square cross-section instead
+  (:func:`~tfus.surrogates.data.augment.box_symmetry`; the bowl on the box axis is unchanged by them).
+* **Prior** (``free_field=True``): in a beam-frame store the bowl's k-Wave water field in the box
+  (:func:`~tfus.surrogates.data.prior.beam_water_amplitude`, one per store, shipped inside the checkpoint so
+  ``tfus predict`` needs no simulation); in a whole-head store the Rayleigh free field at each pose.
 
 Example:
     >>> from tfus.surrogates.normalization import Normalization
@@ -32,9 +37,10 @@ from torch.utils.data import Dataset
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import SPLIT_NAMES, open_store, read_split, read_transducer, split_samples, store_spec
 from tfus.pipeline.transducers import Pose
-from tfus.surrogates.data.augment import mirror_pose, mirror_volume
+from tfus.surrogates.data.augment import BOX_SYMMETRIES, box_symmetry, mirror_pose, mirror_volume
 from tfus.surrogates.data.describe import fit_normalization
 from tfus.surrogates.data.inputs import model_inputs
+from tfus.surrogates.data.prior import beam_water_amplitude
 from tfus.surrogates.normalization import Normalization
 
 __all__ = ["StoreFieldDataset"]
@@ -93,6 +99,9 @@ class StoreFieldDataset(Dataset):
         self.target = np.asarray(group["target"][:], float)[self.indices]
         self.affines = np.asarray(group["head_affine"][:], float)
         self.transducer = read_transducer(group)  # at the simulated frequency
+        self.beam = self.spec.frame == "beam"
+        self.square_box = self.beam and self.spec.field_shape[0] == self.spec.field_shape[1]
+        self.water = beam_water_amplitude(group) if (self.beam and self.free_field) else None
         self._group: zarr.Group | None = group
         self._pid = os.getpid()
 
@@ -118,10 +127,21 @@ class StoreFieldDataset(Dataset):
 
     def mirrored(self, i: int) -> bool:
         """Whether item ``i`` is mirrored in the current epoch (always False without ``augment``)."""
+        return self.symmetry(i) != 0
+
+    def symmetry(self, i: int) -> int:
+        """The augmentation of item ``i`` in the current epoch: 0 (none) or 1 (mirror) in a whole-head store, one of
+        the :data:`BOX_SYMMETRIES` box symmetries in a beam-frame store (a non-square box: its flips only)."""
         if not self.augment:
-            return False
+            return 0
         rng = np.random.default_rng([self.seed, self.epoch, int(self.indices[i])])
-        return bool(rng.random() < 0.5)
+        if self.beam:
+            return int(rng.integers(BOX_SYMMETRIES if self.square_box else 4))
+        return int(rng.random() < 0.5)
+
+    def prior_amplitude(self) -> np.ndarray | None:
+        """The water field (Pa) of a beam-frame store's prior (None: none, or the per-pose Rayleigh prior)."""
+        return self.water
 
     def pose(self, i: int) -> Pose:
         """The stored (not augmented) pose of item ``i``."""
@@ -139,19 +159,26 @@ class StoreFieldDataset(Dataset):
         else:
             hu = np.asarray(self.group["hu"][h], np.float32)
             affine = self.affines[h]
-        pose, flip = self.pose(i), self.mirrored(i)
-        if flip:
+        pose, k = self.pose(i), self.symmetry(i)
+        if k and self.beam:  # the bowl lies on the box axis: the box symmetries leave the pose as it is
+            hu = box_symmetry(hu, k)
+        elif k:
             hu = mirror_volume(hu)
             pose = mirror_pose(pose, affine, hu.shape)
-        return self._item(s, hu, affine, pose, flip)
+        return self._item(s, hu, affine, pose, k)
 
-    def _item(self, s: int, hu: np.ndarray, affine: np.ndarray, pose: Pose, flip: bool) -> dict[str, torch.Tensor]:
-        """The item of store sample ``s`` from its (mirrored when ``flip``) head and pose. Subclasses with other
-        targets override this; the split, lazy reading and augmentation stay in this class."""
-        pressure = np.asarray(self.group["pressure"][s], np.float32)
-        if flip:
-            pressure = mirror_volume(pressure)
-        x = model_inputs(hu, affine, self.transducer, pose, self.normalization, self.n_points, self.free_field)
+    def _transform(self, volume: np.ndarray, k: int) -> np.ndarray:
+        """A target volume under augmentation ``k`` (:meth:`symmetry`), as its head was transformed."""
+        if not k:
+            return volume
+        return box_symmetry(volume, k) if self.beam else mirror_volume(volume)
+
+    def _item(self, s: int, hu: np.ndarray, affine: np.ndarray, pose: Pose, k: int) -> dict[str, torch.Tensor]:
+        """The item of store sample ``s`` from its (augmented by ``k``, :meth:`symmetry`) head and pose. Subclasses
+        with other targets override this; the split, lazy reading and augmentation stay in this class."""
+        pressure = self._transform(np.asarray(self.group["pressure"][s], np.float32), k)
+        x = model_inputs(hu, affine, self.transducer, pose, self.normalization, self.n_points, self.free_field,
+                         prior=self.water)
         if not np.isfinite(pressure).all():
             raise TfusInputError(f"sample {s} of {self.path} is complete but its pressure is not finite (a missing "
                                  "or damaged chunk); re-generate that sample or the store")
@@ -167,7 +194,7 @@ class StoreFieldDataset(Dataset):
             "peak_pa": torch.tensor(float(peak), dtype=torch.float32),
             "affine": torch.from_numpy(np.array(affine, np.float64)),
             "index": torch.tensor(s, dtype=torch.int64),
-            "mirrored": torch.tensor(flip),
+            "mirrored": torch.tensor(bool(k)),
         }
         if self.return_pressure:
             item["pressure"] = torch.from_numpy(np.maximum(pressure, 0)[None])

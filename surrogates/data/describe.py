@@ -22,11 +22,15 @@ __all__ = ["data_description", "fit_normalization", "split_peaks"]
 
 
 def split_peaks(store: str | Path, split: str = "train") -> np.ndarray:
-    """Peak pressure (Pa) of every complete sample of ``split``: the field maximum, read from the field itself
-    where the store's ``peak_pressure_pa`` record is missing. (``tfus generate`` records the *intracranial* focal
+    """Peak pressure (Pa) of every complete sample of ``split``: in a beam-frame store the field maximum (the
+    targets' peak); in a whole-head store the ``peak_pressure_pa`` record, read from the field itself where it is
+    missing. (``tfus generate`` records the *intracranial* focal
     peak, at most the field maximum the target uses; close enough to centre and scale the log peaks.)"""
     group = open_store(store)
     idx = split_samples(group, split)
+    if store_spec(group).frame == "beam":  # small boxes: the field maximum itself, exactly what the targets use
+        peaks = np.array([float(np.nanmax(np.asarray(group["pressure"][int(s)], float))) for s in idx])
+        return peaks[np.isfinite(peaks) & (peaks > 0)]
     peaks = np.asarray(group["peak_pressure_pa"][:], float)[idx] if idx.size else np.zeros(0)
     for k in np.flatnonzero(~(np.isfinite(peaks) & (peaks > 0))):
         peaks[k] = float(np.nanmax(np.asarray(group["pressure"][int(idx[k])], float)))
@@ -53,4 +57,11 @@ def data_description(store: str | Path, n_points: int, n_train_samples: int) -> 
             "box": dict(spec.box), "spacing_mm": spec.spacing_mm,
             "frequency_hz": spec.frequency_hz, "transducer": dict(spec.transducer), "hu_mapping": spec.hu_mapping,
             "n_points": int(n_points), "train_heads": heads["train"], "val_heads": heads["val"],
-            "test_heads": heads["test"], "n_train_samples": int(n_train_samples)}
+            "test_heads": heads["test"], "n_train_samples": int(n_train_samples),
+            # what reproduces a training simulation (``tfus predict --verify``): the engine, its settings, coupling
+            "simulation": _simulation_record(group)}
+
+
+def _simulation_record(group) -> dict:
+    sim = dict((group.attrs.get("creation_config") or {}).get("simulation") or {})
+    return {k: sim[k] for k in ("engine", "kwave", "coupling", "mapping") if k in sim}

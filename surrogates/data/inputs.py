@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.transducers import BowlTransducer, Pose
 from tfus.surrogates.data.points import transducer_points
 from tfus.surrogates.data.prior import free_field_prior
@@ -35,17 +36,26 @@ class ModelInputs:
 
 
 def model_inputs(hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
-                 normalization: Normalization, n_points: int, free_field: bool = False) -> ModelInputs:
+                 normalization: Normalization, n_points: int, free_field: bool = False,
+                 prior: np.ndarray | None = None) -> ModelInputs:
     """Normalised CT channel and transducer surface points for one head and pose.
 
     Args:
         free_field: append the bowl's free field in water (:mod:`tfus.surrogates.data.prior`) as a second channel
             (models configured with ``free_field_prior``); cached per pose and grid in this process.
+        prior: with ``free_field``, the water field itself (Pa, on this grid) instead of the Rayleigh sum: the
+            beam frame's exact k-Wave water field (:func:`~tfus.surrogates.data.prior.beam_water_amplitude`).
     """
     ct = np.asarray(normalization.ct(np.asarray(hu, np.float32)), np.float32)[None]
     affine = np.asarray(affine, float)
     points = transducer_points(transducer, pose, affine, hu.shape, n_points)
-    if free_field:
+    if free_field and prior is not None:
+        if tuple(np.shape(prior)) != tuple(hu.shape):
+            raise TfusInputError(f"the prior has shape {np.shape(prior)}, the grid {hu.shape}; it must be the water "
+                                 "field of this box")
+        field, _ = normalization.field(np.asarray(prior, np.float32))
+        ct = np.concatenate([ct, np.asarray(field, np.float32)[None]], axis=0)
+    elif free_field:
         key = (transducer, tuple(np.round(pose.apex, 9)), tuple(np.round(pose.target, 9)),
                tuple(np.round(affine, 9).ravel()), tuple(hu.shape), normalization)
         ct = np.concatenate([ct, _cached_prior(*key)], axis=0)

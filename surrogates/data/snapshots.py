@@ -34,7 +34,6 @@ import torch
 
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.transducers import Pose
-from tfus.surrogates.data.augment import mirror_volume
 from tfus.surrogates.data.dataset import StoreFieldDataset
 from tfus.surrogates.data.wave_inputs import C_WATER_M_S, WaveSource, snapshot_inputs, to_model_axes
 from tfus.surrogates.normalization import Normalization
@@ -109,13 +108,12 @@ class StoreSnapshotDataset(StoreFieldDataset):
                               "source": self.source.to_dict(), "c_water_m_s": C_WATER_M_S,
                               "model_axes": "t,z,y,x", "store_axes": "t,x,y,z"}}
 
-    def _item(self, s: int, hu: np.ndarray, affine: np.ndarray, pose: Pose, flip: bool) -> dict[str, torch.Tensor]:
+    def _item(self, s: int, hu: np.ndarray, affine: np.ndarray, pose: Pose, k: int) -> dict[str, torch.Tensor]:
         snaps = np.asarray(self.group["snapshots"][s], np.float32)
         if not np.isfinite(snaps).all():
             raise TfusInputError(f"sample {s} of {self.path} is complete but its snapshots are not finite (a missing "
                                  "or damaged chunk); re-generate that sample or the store")
-        if flip:
-            snaps = mirror_volume(snaps)
+        snaps = self._transform(snaps, k)
         peak = float(np.abs(snaps).max())
         if not peak > 0:
             raise TfusInputError(f"sample {s} of {self.path}: the snapshots are all zero; drop the sample")
@@ -136,7 +134,7 @@ class StoreSnapshotDataset(StoreFieldDataset):
             "times": torch.from_numpy(np.array(self.times[s], np.float64)),
             "affine": torch.from_numpy(np.array(affine, np.float64)),
             "index": torch.tensor(s, dtype=torch.int64),
-            "mirrored": torch.tensor(flip),
+            "mirrored": torch.tensor(bool(k)),
             "z0": torch.tensor(z0, dtype=torch.int64),
             "target_energy": torch.tensor(energy, dtype=torch.float32),
             "target_grad_energy": torch.tensor(grad_energy, dtype=torch.float32),

@@ -66,6 +66,9 @@ class TrainConfig(BaseModel):
             the model's z-branch is off and every item is a z-slab of ``slab`` slices (validation stays on whole
             samples). Stage 2 is a ``full`` run with ``init_from`` the stage-1 run.
         slab: z slices per item in stage ``2d+t`` (1: single slices, the 2D+t case).
+        time_limit_min: stop after the epoch that would otherwise end past this many minutes of training (summed
+            over resumes; the next epoch is estimated from the last one), keeping ``best.pt``/``last.pt`` as usual:
+            "trained in <= 60 minutes" as a setting, not a hope (None: no limit).
         init_from: run folder or checkpoint whose weights start a new run (not a resume: optimizer and schedule
             start fresh). Every weight must fit, except the z-branches of a 4D ``sep4d`` started from a 2D+t run:
             they start at zero, so the network starts as the 2D+t one.
@@ -98,6 +101,7 @@ class TrainConfig(BaseModel):
     deterministic: bool = True
     stage: Literal["full", "2d+t"] = "full"
     slab: int = Field(1, ge=1)
+    time_limit_min: float | None = Field(None, gt=0)
     init_from: str | None = None
 
     @model_validator(mode="before")

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
@@ -263,12 +264,18 @@ def _fit(run: _Run) -> TrainResult:
         atomic_write_text(out / "config.json", _json({**common, "seed": cfg.seed, "device": ctx.device.type,
                                                       "world_size": ctx.world_size, "store": str(run.store),
                                                       "resumed_from_epoch": resumed_from}))
+    prior = getattr(run.train_ds, "prior_amplitude", lambda: None)()
+    if prior is not None:  # a beam-frame model's water field travels with its weights: predict needs no simulation
+        common["prior"] = torch.from_numpy(np.ascontiguousarray(prior, np.float32))
     tb = (TensorBoardLog(out / "tensorboard", purge_step=state.step if run.ckpt is not None else None)
           if ctx.is_main else None)
     bar = EpochProgress(run.progress and ctx.is_main)
     end = cfg.epochs if run.stop_after is None else min(cfg.epochs, state.start + int(run.stop_after))
     try:
         for epoch in range(state.start, end):
+            if _out_of_time(cfg, state.history):
+                run.say(f"time limit of {cfg.time_limit_min:g} min reached after epoch {epoch}; stopping")
+                break
             row, improved = _train_one_epoch(run, parts, state, epoch, bar)
             digests = all_gather_objects(weights_digest(parts.raw))
             if ctx.is_main:
@@ -284,6 +291,14 @@ def _fit(run: _Run) -> TrainResult:
                        step=state.step, best_epoch=int(state.best["epoch"]), best_loss=float(state.best["loss"]),
                        resumed_from=resumed_from, world_size=ctx.world_size,
                        history=state.history)
+
+
+def _out_of_time(cfg: TrainConfig, history: list[dict]) -> bool:
+    """Whether another epoch would end past ``time_limit_min`` (spent so far plus the last epoch's time)."""
+    if cfg.time_limit_min is None or not history:
+        return False
+    spent = sum(float(r.get("seconds", 0.0)) for r in history)
+    return spent + float(history[-1].get("seconds", 0.0)) > 60.0 * cfg.time_limit_min
 
 
 def _parts(run: _Run) -> _Parts:

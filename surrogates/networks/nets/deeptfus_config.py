@@ -5,7 +5,7 @@ every ablation is one flag (``dynamic_conv``, ``cross_attention``, ``film``, ``f
 
 Channels of level ``l`` (0 = full resolution, ``depth`` = bottleneck) are ``min(width * 2**l, max_width)`` unless
 ``channels`` lists them. Presets (:data:`PRESETS`): ``tiny`` (tests), ``base`` (the defaults), ``demo`` (the model
-``tfus demo`` trains and the benchmarks start from) and ``large`` (a paper-scale model for 256^3 grids on one 80 GB
+``tfus demo`` trains and the benchmarks start from), ``beam`` (the shipped beam-frame model) and ``large`` (a paper-scale model for 256^3 grids on one 80 GB
 GPU).
 
 Example:
@@ -166,6 +166,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # small enough to train on 2 CPU cores in minutes; every conditioning path on, plus the free-field prior (a
     # residual on the bowl's field in water): at demo scale (12 training fields) it is what makes the map a beam
     "demo": {"width": 8, "depth": 3, "n_experts": 2, "n_points": 512, "free_field_prior": True},
+    # the shipped beam-frame model (data/models): one transducer and frequency per model, the bowl always on the box
+    # axis, so no transducer conditioning; the exact k-Wave water field of the box as the residual prior
+    "beam": {"width": 8, "depth": 3, "dynamic_conv": False, "cross_attention": False, "film": False,
+             "free_field_prior": True, "n_points": 64, "scale_hidden": 32},
     "large": {"width": 32, "depth": 4, "max_width": 320, "embed_dim": 128, "n_frequencies": 64,
               "fourier_scale": 16.0, "n_tokens": 16, "n_heads": 8, "attention_head_dim": 32, "scale_hidden": 128,
               "n_points": 4096},
