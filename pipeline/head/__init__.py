@@ -3,8 +3,8 @@
 :func:`build_head` reads an image and segments it (:func:`segment_ct` for CT, :func:`segment_t1` for a T1 MR image
 with a template-registered brain prior), :class:`HeadModel` holds the result (saved as NIfTI + JSON),
 :func:`fit_to_grid` places it on a simulation grid and :func:`measure_head` reports skull thickness and volumes.
-:func:`ellipsoid_head` gives a synthetic phantom for tests and the demo; :func:`augment_head` makes new skulls from a head
-(elastic deformation, skull thickness, HU / porosity; :class:`SkullAugmentation`). Mask helpers live in
+:func:`ellipsoid_head` gives a synthetic phantom for tests and the demo; :func:`augment_head` makes new skulls from
+a head (elastic deformation, skull thickness, HU / porosity; :class:`SkullAugmentation`). Mask helpers live in
 :mod:`tfus.pipeline.head.morphology`.
 
 Example:

@@ -9,10 +9,13 @@ this order:
    ``amplitude / (sqrt(2) * length)``; :data:`MAX_STRAIN` bounds ``amplitude / length`` so the map never folds (the
    Jacobian's trace would have to sit more than 5 standard deviations below zero) and the skull stays a shell.
 2. **Thickness change** by a signed ``thickness_mm``, half on the outer and half on the inner skull surface (the
-   mid-surface stays put), by Euclidean distance transforms. Grown bone takes the label and HU of the nearest bone
-   voxel (the surface table); removed bone takes the HU of the nearest tissue on its side (scalp outside, brain
-   inside) and that label. Shrinking never thins the skull below :data:`MIN_SKULL_VOXELS` voxels, growing never
-   replaces the last scalp voxel before the coupling water. The change is rounded to the grid: within one voxel.
+   mid-surface stays put), by Euclidean distance transforms; rounded to the grid (the outer surface half up, the inner
+   half down), so within one voxel of the request. The skull's layers move with its surfaces: each voxel of the new
+   skull takes the label and HU found as deep below the same surface of the old skull, along the surface normal
+   (never past the old mid-surface), so the cortical tables keep their thickness and the diploe between them
+   stretches or shrinks. Removed bone takes the HU and label of the nearest tissue on its side (scalp outside, brain
+   inside). Shrinking never thins the skull below :data:`MIN_SKULL_VOXELS` voxels, growing never replaces the last
+   scalp voxel before the coupling water.
 3. **HU / porosity perturbation** inside the skull: HU scaled by ``hu_scale`` about the skull mean, plus a smooth
    noise field (Gaussian correlation ``porosity_length_mm``) with mean zero and standard deviation
    ``porosity_hu_std`` over the skull voxels (an additive porosity change, porosity being ``1 - HU / HU_max``), then
@@ -48,6 +51,8 @@ MIN_SKULL_VOXELS = 2
 #: physical HU range kept after the perturbation (the clip of the HU -> acoustic mappings)
 HU_RANGE = (-1000.0, 3000.0)
 MAX_THICKNESS_MM = 10.0
+#: thickest skull (mm) whose mid-surface bounds the thickness remap
+MAX_SKULL_MM = 20.0
 #: HU of bone removed next to the water in a head without scalp voxels
 SOFT_TISSUE_HU = 40.0
 
@@ -162,12 +167,17 @@ def smooth_displacement(shape: tuple[int, int, int], spacing_mm: float, amplitud
 
 
 def warp(hu: np.ndarray, labels: np.ndarray, disp_vox: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Resample by the backward map ``x -> x - disp_vox(x)`` (voxels): HU linear, labels nearest, edges repeated."""
+    """Resample by the backward map ``x -> x - disp_vox(x)`` (voxels), edges repeated: labels nearest, HU linear
+    inside a tissue and nearest where the source is a tissue boundary (linear HU there would blend bone with soft
+    tissue under a bone label and lower the skull's HU)."""
     grid = np.indices(hu.shape, dtype=np.float32)
     coords = grid - disp_vox.astype(np.float32)
     del grid
     hu_out = ndi.map_coordinates(hu, coords, order=1, mode="nearest").astype(np.float32)
     lab_out = ndi.map_coordinates(labels, coords, order=0, mode="nearest").astype(np.uint8)
+    edge = ndi.maximum_filter(labels, size=3) != ndi.minimum_filter(labels, size=3)
+    at_edge = ndi.map_coordinates(edge.astype(np.uint8), coords, order=0, mode="nearest").astype(bool)
+    hu_out[at_edge] = ndi.map_coordinates(hu, coords[:, at_edge], order=0, mode="nearest")
     return hu_out, lab_out
 
 
@@ -249,8 +259,11 @@ def _remap_layers(hu: np.ndarray, labels: np.ndarray, new_hu: np.ndarray, new_la
     head_new = (new_bone | new_brain).astype(np.float32)
     skull_old = (labels != Label.BRAIN).astype(np.float32)
     skull_new = (~new_brain).astype(np.float32)
-    far = 2.0 * np.where(outer, ndi.distance_transform_edt(labels != Label.BRAIN)[at],
-                         ndi.distance_transform_edt(bone | (labels == Label.BRAIN))[at]) + 3.0
+    # the far surface is looked for up to twice its Euclidean distance (the normal is oblique to it), at most
+    # MAX_SKULL_MM: beyond that the bone is no shell (skull base, face) and no mid-surface limits the move
+    far = np.minimum(2.0 * np.where(outer, ndi.distance_transform_edt(labels != Label.BRAIN)[at],
+                                    ndi.distance_transform_edt(bone | (labels == Label.BRAIN))[at]),
+                     MAX_SKULL_MM / s) + 3.0
     src = pts.astype(float)
     for side, (m_old, m_new, m_far) in ((outer, (head_old, head_new, skull_old)),
                                         (~outer, (skull_old, skull_new, head_old))):

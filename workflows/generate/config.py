@@ -230,7 +230,8 @@ class GenerateConfig(BaseModel):
                 raise ValueError(f"splits.names must list every head exactly once (unknown: {unknown or '-'}, "
                                  f"missing: {missing or '-'}, repeated: {twice or '-'})")
         if self.augment is not None:
-            taken = sorted(set(names) & {augmented_name(n, k) for n in names for k in range(1, self.augment.copies + 1)})
+            copies = range(1, self.augment.copies + 1)
+            taken = sorted(set(names) & {augmented_name(n, k) for n in names for k in copies})
             if taken:
                 raise ValueError(f"augment: head names {', '.join(taken)} are reserved for augmented copies; rename "
                                  "those heads")

@@ -111,20 +111,23 @@ def test_elastic_deformation_is_smooth_and_keeps_the_shell(head3):
     jac = np.eye(3)[:, :, None, None, None] - grads
     det = np.linalg.det(np.moveaxis(jac, (0, 1), (-2, -1)))
     assert det.min() > 0.2, det.min()
+    # seed 0: augment_head draws this very field first from default_rng(0)
     out = augment_head(head3, SkullAugmentation(elastic_amplitude_mm=amplitude, elastic_length_mm=length), seed=0)
     assert enclosed(out.labels)
     assert ndi.label(bone_mask(out.labels), structure=np.ones((3, 3, 3)))[1] == 1
-    # volumes: the continuous map changes any volume by at most max|det J - 1|; nearest-neighbour resampling adds
-    # up to half a voxel layer on the thin shell (cortical tables 2 mm, diploe 3 mm at 3 mm: taken as 10 %)
-    bound = float(np.abs(det - 1).max())
-    before, after = np.bincount(head3.labels.ravel(), minlength=5), np.bincount(out.labels.ravel(), minlength=5)
-    for lab in (Label.SCALP, Label.BRAIN):
-        assert abs(after[lab] / before[lab] - 1) <= bound, (Label(lab).name, after[lab] / before[lab], bound)
-    skull = bone_mask(out.labels).sum() / bone_mask(head3.labels).sum()
-    assert abs(skull - 1) <= bound + 0.10, skull
+    # volumes obey the change of variables of the backward map phi(x) = x - d(x): a tissue's old volume equals the
+    # integral of det(J_phi) over the voxels it occupies after the warp (nearest-neighbour labels: 1 % for the
+    # brain, 2 % for the 3.5-voxel-thick skull shell at 3 mm), while its raw voxel count does change
+    for mask_of in (lambda lab: lab == Label.BRAIN, bone_mask):
+        old, new = mask_of(head3.labels), mask_of(out.labels)
+        tol = 0.01 if mask_of is not bone_mask else 0.02
+        assert abs(det[new].sum() / old.sum() - 1) <= tol, det[new].sum() / old.sum()
+    assert abs(bone_mask(out.labels).sum() / bone_mask(head3.labels).sum() - 1) > 0.01  # the volume did change
     moved = (out.labels != head3.labels).mean()
     assert moved > 0.005  # it did deform
-    assert out.hu.min() >= head3.hu.min() and out.hu.max() <= head3.hu.max()  # linear HU: no new extremes
+    # HU stay with their tissue: linear inside a layer, nearest at its edges, so no bone voxel gets blended HU
+    for lab in (Label.SCALP, Label.CORTICAL, Label.TRABECULAR, Label.BRAIN):
+        assert np.unique(out.hu[out.labels == lab]).tolist() == np.unique(head3.hu[head3.labels == lab]).tolist()
 
 
 def test_hu_scale_and_porosity_noise(head3):
