@@ -152,3 +152,10 @@ def test_the_augmented_preset_loads():
     assert len(heads) == len(real.heads) + 2 * len(real.splits.names["train"])
     test = [heads.index(h) for h in heads if h.name == "colin27"]
     assert planned_splits(cfg)["test"] == test and not any(h.name.startswith("colin27_aug") for h in heads)
+
+
+def test_cli_refuses_a_bad_augment_section_before_anything_is_written(cli, user_error, tmp_path):
+    config = write_tiny_dataset(tmp_path, augment={"copies": 1, "thickness_mm": [2.0, -2.0]})
+    store = tmp_path / "ds.zarr"
+    user_error(cli("generate", config, "--store", store), "augment.thickness_mm", "empty")
+    assert not store.exists()
