@@ -235,8 +235,9 @@ def _remap_layers(hu: np.ndarray, labels: np.ndarray, new_hu: np.ndarray, new_la
     """Fill the new skull (in place) so each voxel keeps the HU and label found at its depth below the same surface
     of the old skull: the tables move with the surfaces and the diploe between them stretches or shrinks.
 
-    ``shift_mm`` is how far the surfaces moved (+: grown); the old voxel of a new one lies that many layers deeper
-    along the surface normal (the gradient of the head or brain mask smoothed over 2 mm)."""
+    ``shift_mm`` is how far the surfaces moved (+: grown; 0: leave the voxel). Along each voxel's normal (the gradient
+    of the head or brain mask smoothed over 2 mm) the old and the new surface on its side are found to a quarter
+    voxel; the voxel takes the old voxel as deep below the old surface, stopping at the old mid-surface."""
     new_bone, new_brain = bone_mask(new_labels), new_labels == Label.BRAIN
     pts = np.argwhere(new_bone & (shift_mm != 0))
     if len(pts) == 0:
@@ -288,21 +289,25 @@ def _remap_layers(hu: np.ndarray, labels: np.ndarray, new_hu: np.ndarray, new_la
     new_hu[at] = src_hu
 
 
-def _exit(mask: np.ndarray, x0: np.ndarray, normal: np.ndarray, reach: np.ndarray, step: float = 0.25) -> np.ndarray:
+def _exit(mask: np.ndarray, x0: np.ndarray, normal: np.ndarray, reach: np.ndarray, step: float = 0.25,
+          chunk: int = 20000) -> np.ndarray:
     """Distance (voxels) from ``x0`` against ``normal`` to where the trilinear ``mask`` drops below 0.5 (NaN: not
-    within ``reach`` voxels)."""
-    n_steps = int(np.ceil(reach.max() / step)) + 1
-    t = np.arange(n_steps) * step
-    coords = x0[None] - t[:, None, None] * normal[None]
-    inside = ndi.map_coordinates(mask, coords.reshape(-1, 3).T, order=1, mode="nearest").reshape(n_steps, -1)
-    out = inside < 0.5
-    first = np.argmax(out, axis=0)
-    found = out.any(axis=0)
-    # linear interpolation between the last sample inside and the first outside
-    prev = np.maximum(first - 1, 0)
-    a, b = inside[prev, np.arange(len(first))], inside[first, np.arange(len(first))]
-    frac = np.where(a > b, (a - 0.5) / np.maximum(a - b, 1e-9), 0.0)
-    return np.where(found, (prev + np.clip(frac, 0, 1)) * step, np.nan)
+    within ``reach`` voxels), ``chunk`` points at a time (bounded memory)."""
+    out = np.full(len(x0), np.nan)
+    for lo in range(0, len(x0), chunk):
+        sl = slice(lo, lo + chunk)
+        n_steps = int(np.ceil(reach[sl].max() / step)) + 1
+        t = np.arange(n_steps) * step
+        coords = x0[None, sl] - t[:, None, None] * normal[None, sl]
+        inside = ndi.map_coordinates(mask, coords.reshape(-1, 3).T, order=1, mode="nearest").reshape(n_steps, -1)
+        outside = (inside < 0.5) & (t[:, None] <= reach[sl][None])
+        first = np.argmax(outside, axis=0)
+        cols = np.arange(len(first))
+        prev = np.maximum(first - 1, 0)
+        a, b = inside[prev, cols], inside[first, cols]  # last sample inside, first outside: interpolate 0.5
+        frac = np.where(a > b, (a - 0.5) / np.maximum(a - b, 1e-9), 0.0)
+        out[sl] = np.where(outside.any(axis=0), (prev + np.clip(frac, 0, 1)) * step, np.nan)
+    return out
 
 
 def _gradient_at(field: np.ndarray, pts: np.ndarray) -> np.ndarray:
