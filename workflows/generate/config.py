@@ -132,6 +132,65 @@ class SplitConfig(BaseModel):
         return self
 
 
+def _range(value: Any) -> Any:
+    """A number or ``[low, high]`` -> ``(low, high)``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (value, value)
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return tuple(value)
+    raise ValueError(f"expected a number or a range [low, high], got {value!r}")
+
+
+_RANGE_KEYS = ("elastic_amplitude_mm", "thickness_mm", "hu_scale", "porosity_hu_std")
+
+
+class AugmentConfig(BaseModel):
+    """Skull augmentation of the training heads (:func:`tfus.pipeline.head.augment_head`): ``copies`` augmented heads
+    per training head, each with parameters drawn uniformly from the ranges (a number is a fixed value) and its own
+    seed, derived from the dataset seed, the head and the copy. Validation and test heads are never augmented."""
+
+    model_config = _FROZEN
+    copies: int = Field(ge=1, le=100)
+    elastic_amplitude_mm: tuple[float, float] = (0.0, 0.0)
+    elastic_length_mm: float = Field(25.0, gt=0)
+    thickness_mm: tuple[float, float] = (0.0, 0.0)
+    hu_scale: tuple[float, float] = (1.0, 1.0)
+    porosity_hu_std: tuple[float, float] = (0.0, 0.0)
+    porosity_length_mm: float = Field(4.0, gt=0)
+
+    @field_validator(*_RANGE_KEYS, mode="before")
+    @classmethod
+    def _as_range(cls, value: Any) -> Any:
+        return _range(value)
+
+    @model_validator(mode="after")
+    def _valid(self) -> AugmentConfig:
+        for name in _RANGE_KEYS:
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"augment.{name}: range [{low:g}, {high:g}] is empty; give [low, high]")
+        for end in (0, 1):  # every constraint is monotone in each parameter: both corners cover the box
+            try:
+                self.augmentation({name: getattr(self, name)[end] for name in _RANGE_KEYS})
+            except TfusInputError as err:
+                raise ValueError(f"augment: {err}") from None
+        return self
+
+    def augmentation(self, values: Mapping[str, float]):
+        """The :class:`~tfus.pipeline.head.SkullAugmentation` with the range parameters set to ``values``."""
+        from tfus.pipeline.head.augment import SkullAugmentation
+
+        return SkullAugmentation(elastic_length_mm=self.elastic_length_mm,
+                                 porosity_length_mm=self.porosity_length_mm, **values)
+
+    def draw(self, seed: int):
+        """The augmentation of the copy with ``seed``: each range sampled uniformly (seeded, reproducible)."""
+        import numpy as np
+
+        rng = np.random.default_rng([int(seed), 1])  # a stream apart from augment_head's default_rng(seed)
+        return self.augmentation({name: float(rng.uniform(*getattr(self, name))) for name in _RANGE_KEYS})
+
+
 class GenerateConfig(BaseModel):
     """A dataset: heads x poses simulated on one grid into one store."""
 
@@ -146,6 +205,7 @@ class GenerateConfig(BaseModel):
     frame: Literal["grid", "beam"] = "grid"  # beam: each sample simulated and stored in its beam box
     box: BoxConfig = Field(default_factory=BoxConfig)
     splits: SplitConfig = Field(default_factory=SplitConfig)
+    augment: AugmentConfig | None = None  # augmented copies of the training heads (never val / test)
     retries: int = Field(2, ge=0)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     base_dir: str = "."  # folder relative image paths are resolved against (the YAML's folder); set by load
@@ -169,11 +229,20 @@ class GenerateConfig(BaseModel):
             if unknown or missing or twice:
                 raise ValueError(f"splits.names must list every head exactly once (unknown: {unknown or '-'}, "
                                  f"missing: {missing or '-'}, repeated: {twice or '-'})")
+        if self.augment is not None:
+            copies = range(1, self.augment.copies + 1)
+            taken = sorted(set(names) & {augmented_name(n, k) for n in names for k in copies})
+            if taken:
+                raise ValueError(f"augment: head names {', '.join(taken)} are reserved for augmented copies; rename "
+                                 "those heads")
         return self
 
     @property
     def n_samples(self) -> int:
-        return len(self.heads) * self.poses.per_head
+        """Samples in the store: every head (augmented copies included) x poses per head."""
+        from tfus.workflows.generate.plan import planned_heads
+
+        return len(planned_heads(self)) * self.poses.per_head
 
     @classmethod
     def from_mapping(cls, data: Any, base_dir: str | Path = ".") -> GenerateConfig:
@@ -212,6 +281,11 @@ class GenerateConfig(BaseModel):
     def public(self) -> dict:
         """The config as plain JSON (recorded in the store), without the machine-specific ``base_dir``."""
         return self.model_dump(mode="json", exclude={"base_dir"})
+
+
+def augmented_name(name: str, copy: int) -> str:
+    """Store name of augmented copy ``copy`` (1, 2, ...) of head ``name``: ``mni152_aug1``."""
+    return f"{name}_aug{copy}"
 
 
 def load_config(path: str | Path) -> GenerateConfig:

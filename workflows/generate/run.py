@@ -115,7 +115,7 @@ def generate(cfg: GenerateConfig, store: str | Path, *, overwrite: bool = False,
     from tfus.pipeline.store.create import check_target
     from tfus.pipeline.transducers import load_transducer
     from tfus.workflows.cluster import dashboard_link, start_cluster, wait_for_workers
-    from tfus.workflows.generate.plan import check_existing, head_splits, store_spec_for
+    from tfus.workflows.generate.plan import check_existing, planned_heads, planned_splits, store_spec_for
 
     store = Path(store)
     cfg.check_inputs()
@@ -142,15 +142,16 @@ def generate(cfg: GenerateConfig, store: str | Path, *, overwrite: bool = False,
         if summary.dashboard:
             say(f"Dask dashboard: {summary.dashboard}")
         if not exists or overwrite:
-            names = [h.name for h in cfg.heads]
-            splits = head_splits(names, val=cfg.splits.val, test=cfg.splits.test, seed=cfg.seed,
-                                 explicit=cfg.splits.names)
-            create_store(store, spec, head_names=names, n_samples=cfg.n_samples, splits=splits,
-                         creation_config={**cfg.public(), "versions": _versions()}, overwrite=overwrite)
+            heads = planned_heads(cfg)
+            create_store(store, spec, head_names=[h.name for h in heads], n_samples=cfg.n_samples,
+                         splits=planned_splits(cfg), creation_config={**cfg.public(), "versions": _versions()},
+                         overwrite=overwrite)
             stack.enter_context(StoreLock(store))
         from tfus.pipeline.store import open_store
 
         group = open_store(store, mode="r+")
+        if cfg.augment is not None and "augmented_heads" not in group.attrs:
+            group.attrs["augmented_heads"] = [h.record() for h in planned_heads(cfg) if h.copy > 0]
         wait_for_workers(client, 1, cfg.cluster.worker_timeout)
         if not group.attrs.get("prepared", False):
             summary.heads_prepared = _prepare_heads(client, cfg, group, transducer, say)
@@ -169,17 +170,26 @@ def _versions() -> dict:
 def _prepare_heads(client, cfg: GenerateConfig, group, transducer, say) -> int:
     """Build every head on the store grid and sample its poses (Dask tasks), then write heads and pending poses."""
     from tfus.pipeline.store import SampleRecord, mark_samples, write_head
-    from tfus.workflows.generate.tasks import HeadTask, prepare_head
+    from tfus.workflows.generate.plan import planned_heads
+    from tfus.workflows.generate.tasks import HeadTask, augment_prepared, prepare_head
 
     opts = cfg.poses.model_dump(exclude={"per_head", "aim"})
-    tasks = [HeadTask(index=i, name=h.name, image=str(cfg.image_path(h)), modality=h.modality,
-                      spacing_mm=cfg.grid.spacing_mm, grid_shape=tuple(cfg.grid.shape), seed=cfg.seed,
-                      n_poses=cfg.poses.per_head, transducer=transducer, aim=cfg.poses.aim, pose_options=opts)
-             for i, h in enumerate(cfg.heads)]
+    planned = planned_heads(cfg)
+    tasks = [HeadTask(index=j, name=p.name, image=str(cfg.image_path(cfg.heads[p.source])),
+                      modality=cfg.heads[p.source].modality, spacing_mm=cfg.grid.spacing_mm,
+                      grid_shape=tuple(cfg.grid.shape), seed=cfg.seed, n_poses=cfg.poses.per_head,
+                      transducer=transducer, aim=cfg.poses.aim, pose_options=opts, augmentation=p.augmentation,
+                      augment_seed=p.seed)
+             for j, p in enumerate(planned)]
+    real = [t for t, p in zip(tasks, planned) if p.copy == 0]
     say(f"preparing {len(tasks)} heads (head model on a {list(cfg.grid.shape)} grid at {cfg.grid.spacing_mm:g} mm, "
-        f"{cfg.poses.per_head} poses each)")
-    futures = client.map(prepare_head, tasks, key=[f"head-{t.index}-{t.name}" for t in tasks], retries=cfg.retries,
+        f"{cfg.poses.per_head} poses each{f'; {len(tasks) - len(real)} augmented copies' if cfg.augment else ''})")
+    futures = client.map(prepare_head, real, key=[f"head-{t.index}-{t.name}" for t in real], retries=cfg.retries,
                          pure=False)
+    # an augmented copy starts from its source head as prepared on the store grid (built once)
+    futures += [client.submit(augment_prepared, futures[p.source], t, key=f"head-{t.index}-{t.name}",
+                              retries=cfg.retries, pure=False)
+                for t, p in zip(tasks, planned) if p.copy > 0]
     from distributed import as_completed
 
     per = cfg.poses.per_head
@@ -196,7 +206,7 @@ def _prepare_heads(client, cfg: GenerateConfig, group, transducer, say) -> int:
                                 peak_pressure_pa=np.nan, sim_seconds=np.nan, status="pending")
                    for k in range(per)]
         mark_samples(group, records)
-        say(f"head {cfg.heads[head.index].name}: ready in {head.seconds:.0f} s")
+        say(f"head {planned[head.index].name}: ready in {head.seconds:.0f} s")
     group.attrs["prepared"] = True
     return len(tasks)
 

@@ -37,6 +37,8 @@ class HeadTask:
     transducer: object  # BowlTransducer
     aim: str = "brain-centre"
     pose_options: dict = field(default_factory=dict)
+    augmentation: object | None = None  # SkullAugmentation of an augmented copy (see augment_prepared)
+    augment_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,13 +56,29 @@ def prepare_head(task: HeadTask) -> PreparedHead:
     """Head model from the image at the dataset spacing, centred on the store grid, and ``n_poses`` poses."""
     from tfus.pipeline.head.build import HeadBuildConfig, build_head
     from tfus.pipeline.head.grid import fit_to_grid
-    from tfus.pipeline.head.labels import Label
-    from tfus.pipeline.transducers import sample_poses
 
     t0 = time.perf_counter()
     head = build_head(task.image, HeadBuildConfig(modality=task.modality, spacing_mm=task.spacing_mm,
                                                   seed=task.seed))
     head = fit_to_grid(head, task.grid_shape, name=task.name)
+    return _with_poses(head, task, t0)
+
+
+def augment_prepared(source: PreparedHead, task: HeadTask) -> PreparedHead:
+    """Augmented copy ``task.augmentation`` (seed ``task.augment_seed``) of the prepared head ``source``, on the
+    same grid, with its own poses sampled as for a real head."""
+    from tfus.pipeline.head.augment import augment_head
+    from tfus.pipeline.head.model import HeadModel
+
+    t0 = time.perf_counter()
+    head = HeadModel(hu=source.hu, labels=source.labels, affine=source.affine)
+    return _with_poses(augment_head(head, task.augmentation, seed=task.augment_seed), task, t0)
+
+
+def _with_poses(head, task: HeadTask, t0: float) -> PreparedHead:
+    from tfus.pipeline.head.labels import Label
+    from tfus.pipeline.transducers import sample_poses
+
     target = None
     if task.aim == "brain-centre":
         brain = np.argwhere(head.labels == Label.BRAIN)
