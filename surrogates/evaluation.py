@@ -36,7 +36,7 @@ import numpy as np
 
 from tfus.pipeline.errors import TfusInputError
 
-__all__ = ["METRICS", "evaluate"]
+__all__ = ["METRICS", "evaluate", "evaluate_water_prior", "mean_transmission"]
 
 #: JSON key -> (key of :func:`tfus.surrogates.metrics.sample_metrics`, unit)
 METRICS = {
@@ -146,3 +146,47 @@ def evaluate(run: str | Path, store: str | Path, split: str = "test", device: st
             "store_grid": {"grid_shape": list(spec.grid_shape), "spacing_mm": spec.spacing_mm,
                            "frequency_hz": spec.frequency_hz, "hu_mapping": spec.hu_mapping},
             "model": predictor.describe(), "per_sample": records}
+
+
+def evaluate_water_prior(store: str | Path, split: str = "test", scale: float = 1.0) -> dict:
+    """The honest baseline of a beam-frame model, its physics prior alone, on ``split``: every sample's field
+    "predicted" as the bowl's water field in the box (:func:`~tfus.surrogates.data.prior.beam_water_amplitude`),
+    times ``scale`` (1: the water field itself; a mean skull transmission fitted on the training split gives the
+    prior its best single amplitude). Same metrics and summary keys as :func:`evaluate`.
+
+    Example:
+        >>> evaluate_water_prior("beam-ctx250.zarr")["focal_error_mm"]["median"]   # doctest: +SKIP
+        3.0
+    """
+    from tfus.pipeline.head.labels import Label
+    from tfus.pipeline.store import SampleStore, open_store
+    from tfus.surrogates.data.prior import beam_water_amplitude
+    from tfus.surrogates.metrics import aggregate, sample_metrics
+
+    group = open_store(store)
+    water = beam_water_amplitude(group) * float(scale)
+    samples = SampleStore(store, split)
+    names = list(group.attrs.get("head_names", []))
+    records = []
+    for i in range(len(samples)):
+        item = samples[i]
+        m = sample_metrics(water, np.asarray(item["pressure"]), affine=item["affine"],
+                           mask=np.asarray(item["labels"]) == Label.BRAIN)
+        records.append({"index": int(item["index"]), "head": names[item["head_index"]],
+                        **{key: m[src] for key, (src, _) in METRICS.items() if src in m}})
+    keys = [k for k in METRICS if k != "predict_seconds"]
+    return {**aggregate(records, names=keys), "split": split, "n_samples": len(records), "scale": float(scale),
+            "per_sample": records}
+
+
+def mean_transmission(store: str | Path, split: str = "train") -> float:
+    """Median over ``split`` of the field peak over the water field's peak: the prior's best single amplitude."""
+    from tfus.pipeline.store import open_store, split_samples
+    from tfus.surrogates.data.prior import beam_water_amplitude
+
+    group = open_store(store)
+    peak = float(beam_water_amplitude(group).max())
+    ratios = [float(np.max(group["pressure"][int(s)])) / peak for s in split_samples(group, split)]
+    if not ratios:
+        raise TfusInputError(f"split {split!r} of {store} has no complete samples")
+    return float(np.median(ratios))

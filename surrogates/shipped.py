@@ -27,7 +27,7 @@ from tfus.pipeline.io.yaml_file import read_yaml
 from tfus.pipeline.resources import data_path
 from tfus.pipeline.transducers import BowlTransducer
 
-__all__ = ["ShippedModel", "models_dir", "shipped_model_for", "shipped_models", "verify_checksum"]
+__all__ = ["ShippedModel", "models_dir", "ship_run", "shipped_model_for", "shipped_models", "verify_checksum"]
 
 GEOMETRY_TOL_MM = 0.5  #: radius of curvature / aperture match (mm)
 FREQUENCY_TOL_REL = 0.01  #: frequency match (relative)
@@ -129,3 +129,36 @@ def shipped_model_for(transducer: BowlTransducer, root: Path | None = None) -> S
     have = ", ".join(m.label() for m in models) or "none"
     raise TfusInputError(f"no shipped model for {transducer.name} at {transducer.frequency_hz / 1e3:g} kHz (shipped: "
                          f"{have}); pass a training RUN for it, or train one with `tfus train`")
+
+
+def ship_run(run: str | Path, folder: str | Path, transducer: str, summary: str = "") -> ShippedModel:
+    """Lay out a training run's ``best.pt`` as a shipped model in ``folder``: ``model.pt`` (the weights, model
+    config, normalisation, training-data record and prior; no optimizer state) and ``model.yaml`` (transducer,
+    geometry, frequency, SHA-256). The model card and training config are written by hand beside them.
+
+    Args:
+        run: training run folder or checkpoint.
+        folder: the model's folder (created; ``data/models/<name>`` to ship it with tfus).
+        transducer: the transducer preset name it serves.
+        summary: one line for listings.
+    """
+    import yaml
+
+    from tfus.surrogates.checkpoint import load_checkpoint, save_checkpoint
+    from tfus.surrogates.trained import TrainedData
+
+    ckpt = load_checkpoint(run)
+    keep = ("model", "model_config", "normalization", "data", "train_config", "versions", "prior", "epoch",
+            "metrics", "state_dict")
+    payload = {k: ckpt[k] for k in keep if k in ckpt}
+    data = TrainedData.from_mapping(payload["data"])
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(folder / "model.pt", payload)
+    bowl = data.transducer()
+    record = {"checkpoint": "model.pt", "transducer": transducer, "radius_of_curvature_mm":
+              bowl.radius_of_curvature_mm, "aperture_diameter_mm": bowl.aperture_diameter_mm,
+              "frequency_hz": data.frequency_hz,
+              "sha256": hashlib.sha256((folder / "model.pt").read_bytes()).hexdigest(), "summary": summary}
+    (folder / "model.yaml").write_text(yaml.safe_dump(record, sort_keys=False), encoding="utf-8")
+    return _read(folder)

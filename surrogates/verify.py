@@ -22,10 +22,12 @@ import numpy as np
 
 from tfus.pipeline.engines.field import SteadyStateField
 from tfus.pipeline.errors import TfusInputError
+from tfus.pipeline.transducers import BowlTransducer, Pose
 from tfus.surrogates.inference import FieldPrediction
 from tfus.surrogates.metrics import sample_metrics
+from tfus.surrogates.trained import TrainedData
 
-__all__ = ["Verification", "simulation_request_for", "verify_prediction"]
+__all__ = ["Verification", "simulation_request_for", "training_simulation_request", "verify_prediction"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,15 +40,13 @@ class Verification:
     record: dict
 
 
-def simulation_request_for(result: FieldPrediction):
-    """The :class:`~tfus.pipeline.engines.run.SimulationRequest` of the model's training data for this pose."""
+def training_simulation_request(trained: TrainedData, transducer: BowlTransducer, pose: Pose, head):
+    """The :class:`~tfus.pipeline.engines.run.SimulationRequest` that simulates ``pose`` on ``head`` (folder or
+    :class:`~tfus.pipeline.head.model.HeadModel`) as the model's training samples were simulated."""
     from tfus.pipeline.beam import BeamBox
     from tfus.pipeline.engines.kwave.config import KWaveConfig
     from tfus.pipeline.engines.run import SimulationRequest
 
-    trained = result.trained
-    if trained is None:
-        raise TfusInputError("this prediction does not record what its model was trained on; re-run predict")
     sim = dict(trained.raw.get("simulation") or {})
     if sim.get("engine", "kwave") != "kwave":
         raise TfusInputError(f"--verify re-runs k-Wave; this model was trained on {sim.get('engine')!r} fields")
@@ -55,11 +55,17 @@ def simulation_request_for(result: FieldPrediction):
     except TypeError as err:
         raise TfusInputError(f"the checkpoint's k-Wave settings are unreadable ({err}); re-train the model") from None
     beam = trained.raw.get("frame") == "beam"
-    return SimulationRequest(transducer=result.transducer, pose=result.pose, head=result.head,
-                             spacing_mm=trained.spacing_mm, engine="kwave", mapping=trained.hu_mapping,
-                             coupling=str(sim.get("coupling", "water")), kwave=kwave,
-                             frame="beam" if beam else "grid",
+    return SimulationRequest(transducer=transducer, pose=pose, head=head, spacing_mm=trained.spacing_mm,
+                             engine="kwave", mapping=trained.hu_mapping, coupling=str(sim.get("coupling", "water")),
+                             kwave=kwave, frame="beam" if beam else "grid",
                              box=BeamBox(**dict(trained.raw.get("box") or {})) if beam else BeamBox())
+
+
+def simulation_request_for(result: FieldPrediction):
+    """:func:`training_simulation_request` for the pose, head and transducer of a prediction."""
+    if result.trained is None:
+        raise TfusInputError("this prediction does not record what its model was trained on; re-run predict")
+    return training_simulation_request(result.trained, result.transducer, result.pose, result.head)
 
 
 def verify_prediction(result: FieldPrediction, progress: Callable[[int, int], None] | None = None) -> Verification:

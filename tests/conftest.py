@@ -12,7 +12,7 @@ from tfus.pipeline.io.nifti import write_nifti
 from tfus.pipeline.resources import built_data_dir, data_path
 
 pytest.register_assert_rewrite("tests.helpers")  # helpers assert too: show the values when they fail
-pytest_plugins = ["tests.helpers.inference_fixtures"]
+pytest_plugins = ["tests.helpers.inference_fixtures", "tests.helpers.beam_fixtures"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -201,8 +201,20 @@ class StoreFieldDataset(Dataset):
         return item
 
     def fit_normalization(self, base: Normalization | None = None) -> Normalization:
-        """The normalisation fitted on this split's peaks (call it on the training split)."""
-        return fit_normalization(self.path, self.split, base)
+        """The normalisation fitted on this dataset's peaks (call it on the training split)."""
+        return fit_normalization(self.path, self.split, base, indices=self.indices)
+
+    def limit(self, n: int, seed: int = 0) -> None:
+        """Keep ``n`` of the samples (learning curves): a seeded draw taken in turn from each head, so a small
+        subset still spans the heads. No-op when ``n`` >= the sample count."""
+        if n >= len(self):
+            return
+        rng = np.random.default_rng(seed)
+        per_head = [rng.permutation(np.flatnonzero(self.heads == h)).tolist() for h in np.unique(self.heads)]
+        order = [q.pop(0) for _ in range(max(map(len, per_head))) for q in per_head if q]
+        keep = np.sort(np.asarray(order[:n], np.int64))
+        self.indices, self.heads = self.indices[keep], self.heads[keep]
+        self.apex, self.target = self.apex[keep], self.target[keep]
 
     def data_entry(self) -> dict:
         """What a checkpoint's ``data`` entry records beyond :func:`~tfus.surrogates.data.describe.data_description`

@@ -21,13 +21,13 @@ from tfus.surrogates.normalization import Normalization
 __all__ = ["data_description", "fit_normalization", "split_peaks"]
 
 
-def split_peaks(store: str | Path, split: str = "train") -> np.ndarray:
+def split_peaks(store: str | Path, split: str = "train", indices: np.ndarray | None = None) -> np.ndarray:
     """Peak pressure (Pa) of every complete sample of ``split``: in a beam-frame store the field maximum (the
     targets' peak); in a whole-head store the ``peak_pressure_pa`` record, read from the field itself where it is
     missing. (``tfus generate`` records the *intracranial* focal
     peak, at most the field maximum the target uses; close enough to centre and scale the log peaks.)"""
     group = open_store(store)
-    idx = split_samples(group, split)
+    idx = split_samples(group, split) if indices is None else np.asarray(indices, np.int64)
     if store_spec(group).frame == "beam":  # small boxes: the field maximum itself, exactly what the targets use
         peaks = np.array([float(np.nanmax(np.asarray(group["pressure"][int(s)], float))) for s in idx])
         return peaks[np.isfinite(peaks) & (peaks > 0)]
@@ -37,9 +37,11 @@ def split_peaks(store: str | Path, split: str = "train") -> np.ndarray:
     return peaks[np.isfinite(peaks) & (peaks > 0)]
 
 
-def fit_normalization(store: str | Path, split: str = "train", base: Normalization | None = None) -> Normalization:
-    """:class:`Normalization` with the log-peak mean/std fitted on the peaks of ``split`` (:func:`split_peaks`)."""
-    peaks = split_peaks(store, split)
+def fit_normalization(store: str | Path, split: str = "train", base: Normalization | None = None,
+                      indices: np.ndarray | None = None) -> Normalization:
+    """:class:`Normalization` with the log-peak mean/std fitted on the peaks of ``split`` (:func:`split_peaks`;
+    ``indices``: of those samples only)."""
+    peaks = split_peaks(store, split, indices)
     if peaks.size == 0:
         raise TfusInputError(f"split {split!r} of {store} has no complete sample with a positive peak pressure; "
                              "nothing to fit the normalisation on")

@@ -66,6 +66,8 @@ class TrainConfig(BaseModel):
             the model's z-branch is off and every item is a z-slab of ``slab`` slices (validation stays on whole
             samples). Stage 2 is a ``full`` run with ``init_from`` the stage-1 run.
         slab: z slices per item in stage ``2d+t`` (1: single slices, the 2D+t case).
+        max_train_samples: train on this many of the split's samples (a seeded draw spread over its heads:
+            learning curves; None: all).
         time_limit_min: stop after the epoch that would otherwise end past this many minutes of training (summed
             over resumes; the next epoch is estimated from the last one), keeping ``best.pt``/``last.pt`` as usual:
             "trained in <= 60 minutes" as a setting, not a hope (None: no limit).
@@ -101,6 +103,7 @@ class TrainConfig(BaseModel):
     deterministic: bool = True
     stage: Literal["full", "2d+t"] = "full"
     slab: int = Field(1, ge=1)
+    max_train_samples: int | None = Field(None, ge=1)
     time_limit_min: float | None = Field(None, gt=0)
     init_from: str | None = None
 

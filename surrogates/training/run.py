@@ -130,6 +130,8 @@ def _train(store: Path, out: Path, config: TrainConfig | None, epochs: int | Non
         train_ds = make_dataset(store, cfg.train_split, n_points, Normalization(), augment=cfg.augment,
                                 seed=cfg.seed, return_pressure=False, free_field=free_field,
                                 slab=cfg.slab if cfg.stage == "2d+t" else None)
+        if cfg.max_train_samples is not None:
+            train_ds.limit(cfg.max_train_samples, cfg.seed)
         norm = Normalization(**ckpt["normalization"]) if ckpt is not None else train_ds.fit_normalization()
         train_ds.normalization = norm
         val_ds = _val_dataset(store, cfg, n_points, norm, say, free_field)

@@ -12,8 +12,8 @@ from tfus.workflows.cli._common import DeviceChoice, check_output_file, err_cons
 
 @user_errors
 def predict(
-    run: Annotated[Path | None, typer.Argument(help="Training run folder (best.pt) or checkpoint file from `tfus train` "
-                                                    "[default: the model shipped for --transducer]")] = None,
+    run: Annotated[Path | None, typer.Argument(help="Training run folder (best.pt) or checkpoint file from `tfus "
+                                                    "train` [default: the model shipped for --transducer]")] = None,
     head: Annotated[Path, typer.Option(help="Head model folder from `tfus head build`")] = ...,
     position: Annotated[tuple[float, float, float], typer.Option(help="Bowl apex X Y Z (world mm)")] = ...,
     target: Annotated[tuple[float, float, float], typer.Option(help="Aim point X Y Z (world mm)")] = ...,

@@ -5,8 +5,8 @@ every ablation is one flag (``dynamic_conv``, ``cross_attention``, ``film``, ``f
 
 Channels of level ``l`` (0 = full resolution, ``depth`` = bottleneck) are ``min(width * 2**l, max_width)`` unless
 ``channels`` lists them. Presets (:data:`PRESETS`): ``tiny`` (tests), ``base`` (the defaults), ``demo`` (the model
-``tfus demo`` trains and the benchmarks start from), ``beam`` (the shipped beam-frame model) and ``large`` (a paper-scale model for 256^3 grids on one 80 GB
-GPU).
+``tfus demo`` trains and the benchmarks start from), ``beam`` (the shipped beam-frame model) and ``large`` (a
+paper-scale model for 256^3 grids on one 80 GB GPU).
 
 Example:
     >>> cfg = DeepTFUSConfig(width=8, depth=2, film=False)
