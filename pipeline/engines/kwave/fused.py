@@ -16,8 +16,8 @@ round-off):
 
 Threading: Numba's ``workqueue`` layer is used unless ``NUMBA_THREADING_LAYER`` says otherwise — the OpenMP layer
 spin-waits after each kernel and slows the multithreaded FFTs that follow by ~40 %. ``workqueue`` must not run two
-parallel kernels at once, so calls go through :func:`velocity`, :func:`density`, :func:`state` and the spectral
-wrappers, which hold a lock. Rows are handed to the inner loop as 1D views, which LLVM vectorises.
+parallel kernels at once, so calls go through :func:`velocity`, :func:`density`, :func:`density_state` and the
+spectral wrappers, which hold a lock. Rows are handed to the inner loop as 1D views, which LLVM vectorises.
 
 PML profiles are 1D (``(n, 1, 1)`` style): each kernel takes three 1D profiles, two of them all ones, so one kernel
 serves every axis. 2D grids are passed as 3D views with a singleton last axis.
@@ -167,27 +167,6 @@ def update_density_state(rho, div, dt_rho0, px, py, pz, div_sum, first, source, 
                 pr[k] = cr[k] * r
 
 
-@numba.njit(**_JIT)
-def equation_of_state(p, rho_x, rho_y, rho_z, c0_sq, tau_rho0, div_sum, rho_total):  # pragma: no cover
-    """``p = c0^2 (rho_x + rho_y + rho_z + tau rho0 div)``; ``rho_z``/``tau_rho0`` may be empty (2D / lossless);
-    ``rho_total`` (may be empty) receives the summed density."""
-    nx, ny, nz = p.shape
-    three = rho_z.size > 0
-    lossy = tau_rho0.size > 0
-    keep = rho_total.size > 0
-    for i in numba.prange(nx):
-        for j in range(ny):
-            for k in range(nz):
-                r = rho_x[i, j, k] + rho_y[i, j, k]
-                if three:
-                    r += rho_z[i, j, k]
-                if keep:
-                    rho_total[i, j, k] = r
-                if lossy:
-                    r += tau_rho0[i, j, k] * div_sum[i, j, k]
-                p[i, j, k] = c0_sq[i, j, k] * r
-
-
 def velocity(*args) -> None:
     """:func:`update_velocity` under the kernel lock."""
     with _LOCK:
@@ -198,12 +177,6 @@ def density(*args) -> None:
     """:func:`update_density` under the kernel lock."""
     with _LOCK:
         update_density(*args)
-
-
-def state(*args) -> None:
-    """:func:`equation_of_state` under the kernel lock."""
-    with _LOCK:
-        equation_of_state(*args)
 
 
 def density_state(*args) -> None:

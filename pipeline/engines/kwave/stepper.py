@@ -8,9 +8,13 @@ power-law absorption and dispersion coefficients). Only the time step changes:
   on CPU FFTW through ``pyfftw`` (measured plans, aligned fields transformed in place of copies, the inverse's ``1/N``
   folded into the spectral operators) or ``scipy.fft`` (:mod:`.fft`, ``TFUS_FFT``), on GPU CuPy — chosen per
   instance, nothing in NumPy is patched;
-- float32 fields and operators sliced to the half spectrum once at setup;
-- on CPU every element-wise update (split-field PML, velocity, density, source, equation of state) is one fused,
-  multithreaded Numba pass (:mod:`.fused`); on GPU (or without Numba) the same updates as in-place array operations;
+- float32 fields; the gradient and divergence operators kept separable, as k-Wave defines them: ``kappa`` on the
+  half spectrum (one real array) times a 1D staggered-shift derivative factor per axis, instead of six complex grids;
+- 10 FFTs per step, as the k-Wave C++ binary does (``F[p]``, 3 inverse for the gradient, 3 forward and 3 inverse
+  for the split divergence; the split-field PML needs each axis's divergence on its own);
+- on CPU 7 fused, multithreaded Numba passes (:mod:`.fused`) besides the FFTs: all gradient spectra from ``F[p]`` in
+  one, per axis the velocity update, the divergence operator, the density update (the last one with the equation of
+  state), nothing allocated per step; on GPU (or without Numba) the same updates as in-place array operations;
 - the source is one band-limited spatial distribution (from ``kWaveArray``) times a scalar signal, injected with
   k-Wave's additive-source scaling; k-Wave's k-space source correction is a linear time-invariant filter, so it is
   applied to the distribution once at setup (exact) instead of one FFT pair per step — memory O(N) instead of a
