@@ -48,6 +48,11 @@ def _forked_from_threaded_fftw() -> bool:
     return _threaded_pid is not None and _threaded_pid != os.getpid()
 
 
+def spectrum_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of ``rfftn``'s half spectrum of a real grid of ``shape``."""
+    return tuple(shape[:-1]) + (shape[-1] // 2 + 1,)
+
+
 class FftFallbackWarning(UserWarning):
     """FFTW was asked for or preferred but could not be used; ``scipy.fft`` runs instead."""
 
@@ -91,6 +96,10 @@ class ScipyFft:
     def empty_real(self, dtype) -> np.ndarray:
         return np.empty(self.shape, dtype=dtype)
 
+    def empty_spectrum(self, dtype) -> np.ndarray:
+        """An array for the half spectrum (``rfftn``'s output) of ``dtype``."""
+        return np.empty(spectrum_shape(self.shape), dtype=dtype)
+
 
 @dataclass
 class FftwFft:
@@ -112,7 +121,7 @@ class FftwFft:
         self._pyfftw = pyfftw
         self.inverse_scale = 1.0 / float(np.prod(self.shape))
         cdt = np.complex64 if np.dtype(self.dtype) == np.float32 else np.complex128
-        spec_shape = tuple(self.shape[:-1]) + (self.shape[-1] // 2 + 1,)
+        spec_shape = spectrum_shape(self.shape)
         self._real = pyfftw.empty_aligned(self.shape, dtype=self.dtype)
         self._spec = pyfftw.empty_aligned(spec_shape, dtype=cdt)
         self._spec_shape, self._cdt = spec_shape, cdt
@@ -131,6 +140,10 @@ class FftwFft:
     def empty_real(self, dtype=None) -> np.ndarray:
         """A SIMD-aligned real array of the grid's shape (transforms run on it without copies)."""
         return self._pyfftw.empty_aligned(self.shape, dtype=dtype or self.dtype)
+
+    def empty_spectrum(self, dtype=None) -> np.ndarray:
+        """A SIMD-aligned half-spectrum array (transforms read and write it without copies)."""
+        return self._pyfftw.empty_aligned(self._spec_shape, dtype=dtype or self._cdt)
 
     def _aligned(self, a: np.ndarray) -> bool:
         return a.flags.c_contiguous and self._pyfftw.is_byte_aligned(a)
@@ -188,6 +201,11 @@ class CupyFft:  # pragma: no cover - GPU only
         import cupy
 
         return cupy.empty(self.shape, dtype=dtype)
+
+    def empty_spectrum(self, dtype):
+        import cupy
+
+        return cupy.empty(spectrum_shape(self.shape), dtype=dtype)
 
 
 def fft_backend(shape: tuple[int, ...], dtype=np.float32, *, threads: int = 1, name: str | None = None):

@@ -1,17 +1,23 @@
 """Fused element-wise updates of the k-space time step on the CPU (Numba, all cores).
 
-k-Wave's time step is FFTs plus a dozen element-wise passes over the grid (split-field PML before and after each
-update, the density and velocity updates, the source, the equation of state). Done with NumPy, each pass reads and
-writes whole grid-sized arrays and the PML slabs are strided; these kernels do each update in one pass over memory,
-with the same arithmetic in the same order as k-wave-python's step (so results agree to float32 round-off):
+k-Wave's time step is FFTs plus a dozen element-wise passes over the grid (k-space operators, split-field PML before
+and after each update, the density and velocity updates, the source, the equation of state). Done with NumPy, each
+pass reads and writes whole grid-sized arrays (single-threaded, with temporaries); these kernels do each update in
+one multithreaded pass over memory, with the same arithmetic as k-wave-python's step (results agree to float32
+round-off):
 
+- gradient spectra:      ``P_a = kappa * P * d_a`` for every axis ``a`` in one pass over ``P = F[p]`` (the k-space
+                         operator is separable: ``kappa`` on the grid times 1D shift-derivative factors ``d_a``)
+- divergence spectrum:   ``U_a *= kappa * e_a`` in place, ``e_a`` the other staggered shift
 - velocity, axis ``a``:  ``u = pml_a * (pml_a * u - dt/rho0_a * grad)``
-- density,  axis ``a``:  ``rho_a = pml_a * (pml_a * rho_a - dt rho0 * div_a) + s(t) * source``, summing ``div_a``
-- state:                 ``p = c0^2 * (sum_a rho_a + tau * rho0 * div)``  (Stokes absorption; lossless without tau)
+- density,  axis ``a``:  ``rho_a = pml_a * (pml_a * rho_a - dt rho0 * div_a) + s(t) * source``, summing ``div_a``;
+  the last axis also evaluates the equation of state in the same pass:
+  ``p = c0^2 * (sum_a rho_a + tau * rho0 * div)``  (Stokes absorption; lossless without tau)
 
 Threading: Numba's ``workqueue`` layer is used unless ``NUMBA_THREADING_LAYER`` says otherwise — the OpenMP layer
 spin-waits after each kernel and slows the multithreaded FFTs that follow by ~40 %. ``workqueue`` must not run two
-parallel kernels at once, so calls go through :func:`velocity`, :func:`density` and :func:`state`, which hold a lock.
+parallel kernels at once, so calls go through :func:`velocity`, :func:`density`, :func:`density_state` and the
+spectral wrappers, which hold a lock. Rows are handed to the inner loop as 1D views, which LLVM vectorises.
 
 PML profiles are 1D (``(n, 1, 1)`` style): each kernel takes three 1D profiles, two of them all ones, so one kernel
 serves every axis. 2D grids are passed as 3D views with a singleton last axis.
@@ -45,9 +51,57 @@ def update_velocity(u, grad, dt_over_rho0, px, py, pz):  # pragma: no cover - co
     nx, ny, nz = u.shape
     for i in numba.prange(nx):
         for j in range(ny):
+            aij = px[i] * py[j]
+            ur, gr, dr = u[i, j], grad[i, j], dt_over_rho0[i, j]
             for k in range(nz):
-                a = px[i] * py[j] * pz[k]
-                u[i, j, k] = a * (a * u[i, j, k] - dt_over_rho0[i, j, k] * grad[i, j, k])
+                a = aij * pz[k]
+                ur[k] = a * (a * ur[k] - dr[k] * gr[k])
+
+
+@numba.njit(**_JIT)
+def gradient_spectra(spec, kappa, d0, d1, d2, out0, out1, ndim):  # pragma: no cover - compiled
+    """``kappa * spec`` times the 1D factor of each axis: axes before the last go to ``out0``/``out1``, the last
+    axis overwrites ``spec`` (``ndim`` 3: ``d0`` to ``out0``, ``d1`` to ``out1``, ``d2`` in place; ``ndim`` 2:
+    ``d0`` to ``out0``, ``d1`` in place; ``ndim`` 1: ``d0`` in place)."""
+    nx, ny, nz = spec.shape
+    for i in numba.prange(nx):
+        for j in range(ny):
+            sr, kr = spec[i, j], kappa[i, j]
+            if ndim == 3:
+                o0, o1 = out0[i, j], out1[i, j]
+                c0, c1 = d0[i], d1[j]
+                for k in range(nz):
+                    v = sr[k] * kr[k]
+                    o0[k] = v * c0
+                    o1[k] = v * c1
+                    sr[k] = v * d2[k]
+            elif ndim == 2:
+                o0 = out0[i, j]
+                c0, c1 = d0[i], d1[j]
+                for k in range(nz):
+                    v = sr[k] * kr[k]
+                    o0[k] = v * c0
+                    sr[k] = v * c1
+            else:
+                c0 = d0[i]
+                for k in range(nz):
+                    sr[k] = sr[k] * kr[k] * c0
+
+
+@numba.njit(**_JIT)
+def scale_spectrum(spec, kappa, d, axis):  # pragma: no cover - compiled
+    """``spec *= kappa * d`` in place, ``d`` a 1D factor along ``axis``."""
+    nx, ny, nz = spec.shape
+    for i in numba.prange(nx):
+        for j in range(ny):
+            sr, kr = spec[i, j], kappa[i, j]
+            if axis == 2:
+                for k in range(nz):
+                    sr[k] = sr[k] * kr[k] * d[k]
+            else:
+                c = d[i] if axis == 0 else d[j]
+                for k in range(nz):
+                    sr[k] = sr[k] * kr[k] * c
 
 
 @numba.njit(**_JIT)
@@ -58,13 +112,15 @@ def update_density(rho, div, dt_rho0, px, py, pz, div_sum, first, source, s):  #
     keep_div = div_sum.size > 0
     for i in numba.prange(nx):
         for j in range(ny):
+            aij = px[i] * py[j]
+            rr, dr, tr = rho[i, j], div[i, j], dt_rho0[i, j]
             for k in range(nz):
-                a = px[i] * py[j] * pz[k]
-                d = div[i, j, k]
-                r = a * (a * rho[i, j, k] - dt_rho0[i, j, k] * d)
+                a = aij * pz[k]
+                d = dr[k]
+                r = a * (a * rr[k] - tr[k] * d)
                 if has_source:
                     r += s * source[i, j, k]
-                rho[i, j, k] = r
+                rr[k] = r
                 if keep_div:
                     if first:
                         div_sum[i, j, k] = d
@@ -73,24 +129,42 @@ def update_density(rho, div, dt_rho0, px, py, pz, div_sum, first, source, s):  #
 
 
 @numba.njit(**_JIT)
-def equation_of_state(p, rho_x, rho_y, rho_z, c0_sq, tau_rho0, div_sum, rho_total):  # pragma: no cover
-    """``p = c0^2 (rho_x + rho_y + rho_z + tau rho0 div)``; ``rho_z``/``tau_rho0`` may be empty (2D / lossless);
-    ``rho_total`` (may be empty) receives the summed density."""
-    nx, ny, nz = p.shape
-    three = rho_z.size > 0
+def update_density_state(rho, div, dt_rho0, px, py, pz, div_sum, first, source, s, p, rho_0, rho_1, c0_sq,
+                         tau_rho0, rho_total):  # pragma: no cover - compiled
+    """The last axis's density update and the equation of state in one pass: ``rho_0``/``rho_1`` are the other
+    axes' split densities (empty when absent), ``div_sum`` the earlier axes' divergence sum (read unless
+    ``first``; empty when lossless; completed with this axis's when ``tau_rho0`` is empty), ``rho_total`` (may be
+    empty) receives the summed density."""
+    nx, ny, nz = rho.shape
+    has_source = source.size > 0
     lossy = tau_rho0.size > 0
+    has_div = div_sum.size > 0
+    n_other = (rho_0.size > 0) + (rho_1.size > 0)
     keep = rho_total.size > 0
     for i in numba.prange(nx):
         for j in range(ny):
+            aij = px[i] * py[j]
+            rr, dr, tr, pr, cr = rho[i, j], div[i, j], dt_rho0[i, j], p[i, j], c0_sq[i, j]
             for k in range(nz):
-                r = rho_x[i, j, k] + rho_y[i, j, k]
-                if three:
-                    r += rho_z[i, j, k]
+                a = aij * pz[k]
+                d = dr[k]
+                r = a * (a * rr[k] - tr[k] * d)
+                if has_source:
+                    r += s * source[i, j, k]
+                rr[k] = r
+                if n_other == 2:
+                    r = rho_0[i, j, k] + rho_1[i, j, k] + r
+                elif n_other == 1:
+                    r = rho_0[i, j, k] + r
                 if keep:
                     rho_total[i, j, k] = r
-                if lossy:
-                    r += tau_rho0[i, j, k] * div_sum[i, j, k]
-                p[i, j, k] = c0_sq[i, j, k] * r
+                if has_div:
+                    ds = d if first else div_sum[i, j, k] + d
+                    if lossy:
+                        r += tau_rho0[i, j, k] * ds
+                    else:  # power-law absorption: the whole divergence is needed after this pass
+                        div_sum[i, j, k] = ds
+                pr[k] = cr[k] * r
 
 
 def velocity(*args) -> None:
@@ -105,10 +179,22 @@ def density(*args) -> None:
         update_density(*args)
 
 
-def state(*args) -> None:
-    """:func:`equation_of_state` under the kernel lock."""
+def density_state(*args) -> None:
+    """:func:`update_density_state` under the kernel lock."""
     with _LOCK:
-        equation_of_state(*args)
+        update_density_state(*args)
+
+
+def gradients(*args) -> None:
+    """:func:`gradient_spectra` under the kernel lock."""
+    with _LOCK:
+        gradient_spectra(*args)
+
+
+def divergence(*args) -> None:
+    """:func:`scale_spectrum` under the kernel lock."""
+    with _LOCK:
+        scale_spectrum(*args)
 
 
 def as3d(a: np.ndarray) -> np.ndarray:

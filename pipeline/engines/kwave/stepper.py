@@ -8,9 +8,13 @@ power-law absorption and dispersion coefficients). Only the time step changes:
   on CPU FFTW through ``pyfftw`` (measured plans, aligned fields transformed in place of copies, the inverse's ``1/N``
   folded into the spectral operators) or ``scipy.fft`` (:mod:`.fft`, ``TFUS_FFT``), on GPU CuPy — chosen per
   instance, nothing in NumPy is patched;
-- float32 fields and operators sliced to the half spectrum once at setup;
-- on CPU every element-wise update (split-field PML, velocity, density, source, equation of state) is one fused,
-  multithreaded Numba pass (:mod:`.fused`); on GPU (or without Numba) the same updates as in-place array operations;
+- float32 fields; the gradient and divergence operators kept separable, as k-Wave defines them: ``kappa`` on the
+  half spectrum (one real array) times a 1D staggered-shift derivative factor per axis, instead of six complex grids;
+- 10 FFTs per step, as the k-Wave C++ binary does (``F[p]``, 3 inverse for the gradient, 3 forward and 3 inverse
+  for the split divergence; the split-field PML needs each axis's divergence on its own);
+- on CPU 7 fused, multithreaded Numba passes (:mod:`.fused`) besides the FFTs: all gradient spectra from ``F[p]`` in
+  one, per axis the velocity update, the divergence operator, the density update (the last one with the equation of
+  state), nothing allocated per step; on GPU (or without Numba) the same updates as in-place array operations;
 - the source is one band-limited spatial distribution (from ``kWaveArray``) times a scalar signal, injected with
   k-Wave's additive-source scaling; k-Wave's k-space source correction is a linear time-invariant filter, so it is
   applied to the distribution once at setup (exact) instead of one FFT pair per step — memory O(N) instead of a
@@ -78,12 +82,25 @@ class FastSimulation(Simulation):
         # every inverse transform follows a product with one of these operators: an unnormalised inverse (FFTW)
         # gets its 1/N here, once, instead of one more pass over the grid per transform
         scale = self._fft.inverse_scale
+        spec_shape = tuple(shape[:-1]) + (shape[-1] // 2 + 1,)
 
         def spectral(op, dtype):
             return None if op is None else xp.ascontiguousarray(_half(op, shape) * scale).astype(dtype)
 
-        self.op_grad_half = [spectral(op, cdt) for op in self.op_grad_list]
-        self.op_div_half = [spectral(op, cdt) for op in self.op_div_list]
+        # The gradient and divergence operators are separable: kappa (on the grid) times a 1D staggered-shift
+        # derivative factor per axis. Kept that way: one real half-spectrum array plus 1D factors instead of six
+        # complex grids, and the products are formed inside the passes that apply them.
+        kappa = xp.asarray(self.kappa, dtype=self._dtype) if np.ndim(self.kappa) else xp.ones((1,) * self.ndim,
+                                                                                               self._dtype)
+        self.kappa_half = xp.ascontiguousarray(xp.broadcast_to(_half(kappa * self._dtype(scale), shape), spec_shape))
+        self.grad_factors, self.div_factors = [], []
+        for axis, (k, dx) in enumerate(zip(self.k_list, self.spacing)):
+            k = xp.asarray(k).ravel().astype(self._dtype)
+            if axis == self.ndim - 1:
+                k = k[: shape[-1] // 2 + 1]
+            shift = xp.exp(1j * k * dx / 2) if self.use_sg else xp.ones_like(k)
+            self.grad_factors.append(xp.ascontiguousarray((1j * k * shift).astype(cdt)))
+            self.div_factors.append(xp.ascontiguousarray((1j * k * xp.conj(shift)).astype(cdt)))
         self.source_kappa_half = spectral(self.source_kappa, self._dtype) if np.ndim(self.source_kappa) else None
         self.nabla1_half = spectral(self.nabla1, self._dtype)
         self.nabla2_half = spectral(self.nabla2, self._dtype)
@@ -92,15 +109,16 @@ class FastSimulation(Simulation):
             self.tau = self.tau.astype(self._dtype)
         if self.eta is not None and np.ndim(self.eta):
             self.eta = self.eta.astype(self._dtype)
-        spec_shape = tuple(shape[:-1]) + (shape[-1] // 2 + 1,)
-        self._spec = xp.empty(spec_shape, dtype=cdt)
-        self._P = xp.empty(spec_shape, dtype=cdt)
+        # spectra: P = F[p] (its last axis's gradient is formed in place) and one buffer per other axis; FFTW's
+        # aligned allocation when it runs
+        self._P = self._fft.empty_spectrum(cdt)
+        self._specs = [self._fft.empty_spectrum(cdt) for _ in range(self.ndim - 1)] + [self._P]
+        self._spec = self._specs[0] if self.ndim > 1 else self._fft.empty_spectrum(cdt)  # never P
         # fields and work arrays the transforms read and write, aligned for FFTW (no copies per transform)
         self.p = self._aligned(self.p)
         self.u = [self._aligned(u) for u in self.u]
         self.rho_split = [self._aligned(r) for r in self.rho_split]
-        self._grad = self._fft.empty_real(self._dtype)
-        self._work = self._fft.empty_real(self._dtype)
+        self._work = self._fft.empty_real(self._dtype)  # each gradient, then each divergence
         self._div = xp.zeros(shape, dtype=self._dtype)
         self._rho = xp.zeros(shape, dtype=self._dtype)
         self._has_source = False
@@ -151,6 +169,25 @@ class FastSimulation(Simulation):
         self._f_tau_rho0 = (fused.grid_array(np.asarray(self.tau, np.float64) * np.asarray(self.rho0, np.float64),
                                              shape, dt) if self._f_stokes else fused.EMPTY.astype(dt))
         self._f_empty = np.empty((0, 0, 0), dtype=dt)
+        self._f_one = np.ones(1, dtype=np.complex64 if dt == np.float32 else np.complex128)
+        self._set_views()
+
+    def _set_views(self):
+        """3D views of every array the fused kernels take, made once (the step then builds no Python objects)."""
+        from tfus.pipeline.engines.kwave import fused
+
+        e = self._f_empty
+        ec = np.empty((0, 0, 0), dtype=self._f_one.dtype)
+        rho = [fused.as3d(r) for r in self.rho_split]
+        spec3 = [fused.as3d(a) for a in self._specs]
+        others = rho[:-1] + [e] * (3 - self.ndim)
+        src = getattr(self, "_src_dense", None)
+        self._views = {"P": fused.as3d(self._P), "kappa": fused.as3d(self.kappa_half), "spec3": spec3,
+                       "specs": (spec3[:-1] + [ec, ec])[:2],
+                       "u": [fused.as3d(u) for u in self.u], "work": fused.as3d(self._work), "rho": rho,
+                       "rho_other": others[:2], "div": fused.as3d(self._div) if self.tau is not None else e,
+                       "p": fused.as3d(self.p), "rho_total": fused.as3d(self._rho),
+                       "source": fused.as3d(src) if src is not None else e}
 
     def set_source(self, mask_index, weights, signal, scale):
         """Additive pressure source: at step n, ``weights * signal(n)`` (Pa) on the flat C-order grid points
@@ -168,6 +205,8 @@ class FastSimulation(Simulation):
         self._src_dense = xp.ascontiguousarray(src.astype(self._dtype))
         self._src_signal = np.asarray(signal, np.float64)
         self._has_source = True
+        if self._fused:
+            self._set_views()
 
     def _diff_half(self, field, op, out=None):
         """The spectral operator ``op`` applied to a real field (into ``out`` when given)."""
@@ -193,30 +232,38 @@ class FastSimulation(Simulation):
         return self
 
     def _step_fused(self):
-        """CPU: FFTs from FFTW or scipy.fft, every element-wise update in one fused Numba pass."""
+        """CPU: 10 real FFTs (FFTW or scipy.fft) and 7 fused Numba passes, nothing allocated.
+
+        Order: ``P = F[p]``; one pass forms every axis's gradient spectrum; then per axis ``a``: inverse FFT to the
+        gradient, velocity update, ``F[u_a]``, divergence operator in place, inverse FFT, density update (the last
+        axis's pass also evaluates the equation of state). Each axis's velocity only needs the old pressure and its
+        density only its own velocity, so this order gives the same numbers as k-wave-python's (all velocities, then
+        all densities) while each field is reused soon after it is written.
+        """
         from tfus.pipeline.engines.kwave import fused
 
-        P = self._fft.rfftn(self.p, out=self._P)
-        for i in range(self.ndim):
-            np.multiply(P, self.op_grad_half[i], out=self._spec)
-            grad = self._fft.irfftn(self._spec, out=self._grad)
-            fused.velocity(fused.as3d(self.u[i]), fused.as3d(grad), self._f_dt_over_rho0[i],
-                                  *self._f_pml_sg[i])
+        v = self._views
+        ndim = self.ndim
+        self._fft.rfftn(self.p, out=self._P)
+        f = self.grad_factors + [self._f_one] * (3 - ndim)
+        fused.gradients(v["P"], v["kappa"], *f, *v["specs"], ndim)
         s = self._source_value()
-        source = self._src_dense if s is not None else self._f_empty
-        keep_div = self.tau is not None
-        div_sum = fused.as3d(self._div) if keep_div else self._f_empty
-        for i in range(self.ndim):
-            div = self._diff_half(self.u[i], self.op_div_half[i], out=self._work)
-            fused.density(fused.as3d(self.rho_split[i]), fused.as3d(div), self._f_dt_rho0,
-                                 *self._f_pml[i], div_sum, i == 0, fused.as3d(source),
-                                 self._dtype(0 if s is None else s))
-        rho = self.rho_split
-        rho_z = fused.as3d(rho[2]) if self.ndim == 3 else self._f_empty
-        rho_y = fused.as3d(rho[1])
+        source = v["source"] if s is not None else self._f_empty
+        s = self._dtype(0 if s is None else s)
         simple = self.tau is None or self._f_stokes
-        fused.state(fused.as3d(self.p), fused.as3d(rho[0]), rho_y, rho_z, self._f_c0_sq,
-                                self._f_tau_rho0, div_sum, self._f_empty if simple else fused.as3d(self._rho))
+        for i in range(ndim):
+            spec = self._specs[i]
+            self._fft.irfftn(spec, out=self._work)
+            fused.velocity(v["u"][i], v["work"], self._f_dt_over_rho0[i], *self._f_pml_sg[i])
+            self._fft.rfftn(self.u[i], out=spec)
+            fused.divergence(v["spec3"][i], v["kappa"], self.div_factors[i], i)
+            self._fft.irfftn(spec, out=self._work)
+            if i < ndim - 1:
+                fused.density(v["rho"][i], v["work"], self._f_dt_rho0, *self._f_pml[i], v["div"], i == 0, source, s)
+            else:
+                fused.density_state(v["rho"][i], v["work"], self._f_dt_rho0, *self._f_pml[i], v["div"], i == 0,
+                                    source, s, v["p"], *v["rho_other"], self._f_c0_sq, self._f_tau_rho0,
+                                    self._f_empty if simple else v["rho_total"])
         if not simple:  # power-law absorption and dispersion: fractional Laplacians by FFT
             self._equation_of_state_xp(self._rho)
 
@@ -224,9 +271,11 @@ class FastSimulation(Simulation):
         """Array-API path (CuPy on GPU, or NumPy without Numba): the same updates as whole-array operations."""
         xp = self.xp
         P = self._fft.rfftn(self.p, out=self._P)
+        P *= self.kappa_half
+        spec = self._spec
         for i in range(self.ndim):
-            xp.multiply(P, self.op_grad_half[i], out=self._spec)
-            grad = self._fft.irfftn(self._spec, out=self._grad)
+            xp.multiply(P, self._factor(self.grad_factors, i), out=spec)
+            grad = self._fft.irfftn(spec, out=self._work)
             grad *= self.dt_over_rho0[i]
             u = self.u[i]
             pml = self.pml_sg_list[i]
@@ -239,7 +288,10 @@ class FastSimulation(Simulation):
         if need_div:
             self._div.fill(0)
         for i in range(self.ndim):
-            div = self._diff_half(self.u[i], self.op_div_half[i], out=self._work)
+            spec = self._fft.rfftn(self.u[i], out=spec)
+            spec *= self.kappa_half
+            spec *= self._factor(self.div_factors, i)
+            div = self._fft.irfftn(spec, out=self._work)
             if need_div:
                 self._div += div
             div *= self.dt_rho0
@@ -263,6 +315,12 @@ class FastSimulation(Simulation):
             xp.multiply(self.c0_sq, rho, out=self.p)
         else:
             self._equation_of_state_xp(rho)
+
+    def _factor(self, factors, axis):
+        """The 1D factor of ``axis`` shaped to broadcast over the half spectrum."""
+        shape = [1] * self.ndim
+        shape[axis] = -1
+        return factors[axis].reshape(shape)
 
     def _equation_of_state_xp(self, rho):
         absorb = self.rho0 * self._div
