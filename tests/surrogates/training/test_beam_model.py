@@ -137,3 +137,13 @@ def test_learning_curve_subset_is_seeded_and_fits_its_own_peaks(tiny_beam_store)
     peaks = [float(np.max(open_store(tiny_beam_store)["pressure"][int(s)])) for s in first.indices]
     assert first.fit_normalization().log_peak_mean == pytest.approx(np.mean(np.log(np.array(peaks) / 1e6)))
     assert full.log_peak_mean != first.fit_normalization().log_peak_mean
+
+
+def test_a_box_far_outside_the_head_image_is_a_one_line_error(tiny_beam_store, tiny_beam_run):
+    predictor = Predictor.from_checkpoint(tiny_beam_run)
+    group = open_store(tiny_beam_store)
+    hu, affine = np.asarray(group["hu"][0], np.float32), np.asarray(group["head_affine"][0], float)
+    bowl = read_transducer(group)
+    far = affine[:3, 3] - 200.0  # 200 mm beyond the image corner, aimed away from the head
+    with pytest.raises(TfusInputError, match="leaves the head image"):
+        predictor.predict_detailed(hu, affine, bowl, Pose(far, far - 10.0))
