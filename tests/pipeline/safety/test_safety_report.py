@@ -9,44 +9,14 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from tests.helpers.safety_case import BOWL, POSE, SHAPE, slab_affine, slab_field, slab_head
 from tfus.pipeline.engines.field import SteadyStateField
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.head.model import HeadModel
 from tfus.pipeline.safety import Protocol, load_protocol
 from tfus.pipeline.safety.report import safety_report, temperature_rise_path, write_temperature_rise
-from tfus.pipeline.transducers import BowlTransducer, Pose
 
-SHAPE = (36, 36, 40)
-BOWL = BowlTransducer("slab-bowl", 30.0, 30.0, 5e5, 6e4)
-
-
-def _affine(spacing: float = 1.0) -> np.ndarray:
-    a = np.diag([spacing, spacing, spacing, 1.0])
-    a[:3, 3] = (-17.5 * spacing, -17.5 * spacing, -10.0)
-    return a
-
-
-def _head() -> HeadModel:
-    """Layers along z (1 mm): water, skin 3, cortical 2, trabecular 2, cortical 1, brain beyond 12 mm."""
-    labels = np.zeros(SHAPE, np.uint8)
-    for label, (a, b) in zip((1, 2, 3, 2, 4), ((4, 7), (7, 9), (9, 11), (11, 12), (12, 40))):
-        labels[..., a:b] = label
-    hu = np.choose(labels, [-1000.0, 40.0, 1600.0, 700.0, 30.0]).astype(np.float32)
-    return HeadModel(hu=hu, labels=labels, affine=_affine())
-
-
-def _field(head: HeadModel) -> SteadyStateField:
-    """A 600 kPa focus (sigma 2 mm across, 5 mm along z) at voxel (18, 18, 26) behind a beam of 250 kPa crossing
-    skin and skull (radius 4 mm), as a 60 kPa source would make."""
-    i, j, k = np.indices(SHAPE)
-    r2 = (i - 18) ** 2 + (j - 18) ** 2
-    focus = 6e5 * np.exp(-r2 / (2 * 2.0**2) - (k - 26) ** 2 / (2 * 5.0**2))
-    beam = 2.5e5 * np.exp(-r2 / (2 * 4.0**2)) * (k < 26)
-    amp = np.maximum(focus, beam)
-    return SteadyStateField(amp, np.zeros(SHAPE), head.affine, BOWL.frequency_hz)
-
-
-POSE = Pose([0.5, 0.5, -40.0], [0.5, 0.5, 16.0])  # target = the focus voxel (18, 18, 26)
+_head, _field, _affine = slab_head, slab_field, slab_affine
 
 
 def _protocol(**drive) -> Protocol:
