@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import ndimage
 from scipy.linalg import lapack
 
 from tfus.pipeline.errors import TfusInputError
@@ -237,7 +236,10 @@ def solve_bioheat(heat_w_m3: np.ndarray, heat_capacity: np.ndarray, conductivity
         track = np.asarray(track_labels)
         if track.shape != heat.shape:
             raise TfusInputError(f"track_labels has shape {track.shape}, the heat source {heat.shape}")
-        label_ids = [int(v) for v in np.unique(track)]
+        flat = track.ravel()
+        order = np.argsort(flat, kind="stable")  # voxels grouped by label: one gather + reduceat per step
+        label_ids, starts = np.unique(flat[order], return_index=True)
+        label_ids = [int(v) for v in label_ids]
         tracked = {v: [0.0] for v in label_ids}
 
     axes = [_Axis(a, k, spacing_m[a], settings.boundary) for a in range(3)]
@@ -287,7 +289,7 @@ def solve_bioheat(heat_w_m3: np.ndarray, heat_capacity: np.ndarray, conductivity
         peak = float(theta.max())
         peaks.append(peak)
         if tracked is not None:
-            for v, m in zip(label_ids, np.atleast_1d(ndimage.maximum(theta, track, label_ids))):
+            for v, m in zip(label_ids, np.maximum.reduceat(theta.ravel()[order], starts)):
                 tracked[v].append(float(m))
         if peak > hottest:
             hottest, t_hot = peak, float(edges[i + 1])

@@ -230,7 +230,7 @@ def safety_report(field: SteadyStateField, head, protocol: Protocol | str | Path
     box = tuple(slice(0, 0) for _ in amp.shape)
     has_tissue = labels is not None and bool(np.any(labels != 0))
     if has_tissue:
-        t0 = time.perf_counter()
+        t0, cpu = time.perf_counter(), time.process_time()
         pressure = amp * scale
         props = _properties(medium, tuple(slice(None) for _ in amp.shape))
         box = _thermal_box(heat_deposition(pressure, props, bowl.frequency_hz), affine, crop_pad_mm)
@@ -240,6 +240,7 @@ def safety_report(field: SteadyStateField, head, protocol: Protocol | str | Path
                                    bowl.frequency_hz, protocol, settings)
         rise[box] = thermal.temperature_at_hottest_c - thermal.body_temperature_c
         timings["thermal"] = time.perf_counter() - t0
+        timings["thermal_cpu"] = time.process_time() - cpu
     limits = check_limits(acoustics, thermal)
     return SafetyReport(protocol=protocol, drive_scale=float(scale), simulated_source_pa=bowl.source_amplitude_pa,
                         acoustics=acoustics, thermal=thermal, limits=limits, temperature_rise_c=rise, affine=affine,

@@ -54,7 +54,7 @@ def test_report_content_and_json(plan):
     assert set(d["limits"]["groups"]) == {"mechanical", "thermal skin", "thermal skull", "thermal brain"}
     assert d["thermal"]["regions"]["brain"]["max_rise_c"] > 0 and d["thermal"]["steps"] >= 10
     assert d["max_drive"]["source_amplitude_pa"] == pytest.approx(report.max_source_amplitude_pa)
-    assert d["medium_mapping"] == "itrusst" and set(d["timings_s"]) == {"acoustics", "thermal"}
+    assert d["medium_mapping"] == "itrusst" and set(d["timings_s"]) == {"acoustics", "thermal", "thermal_cpu"}
     # the hottest-time map lives on the field grid, 0 outside the thermal box
     assert report.temperature_rise_c.shape == SHAPE
     assert float(report.temperature_rise_c.max()) == pytest.approx(report.thermal.regions["all"].max_rise_c,
