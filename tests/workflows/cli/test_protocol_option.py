@@ -1,16 +1,14 @@
-"""``--protocol`` on ``tfus simulate`` and ``tfus predict``: a ``safety`` block in the JSON (and the record), the
-temperature-rise NIfTI beside the field on the head grid, and a bad protocol refused before any work."""
+"""``--protocol`` on ``tfus predict`` (a ``safety`` block in the JSON and the record, the temperature-rise NIfTI
+beside the field on the head grid) and on ``tfus simulate`` (a bad protocol is refused before any work; the
+beam-frame run with a protocol is in test_simulate.py, to share its simulation)."""
 
 from __future__ import annotations
-
-import json
 
 import nibabel as nib
 import numpy as np
 import pytest
 
 from tests.helpers.inference import POSES, make_head
-from tfus.pipeline.head.phantom import PhantomGeometry, ellipsoid_head
 
 TINY = """name: tiny
 radius_of_curvature_mm: 6.0
@@ -32,9 +30,6 @@ def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("protocol")
     (d / "tiny.yaml").write_text(TINY, encoding="utf-8")
     (d / "bad.yaml").write_text(BAD_TIMING, encoding="utf-8")
-    geometry = PhantomGeometry(radii_mm=(10.0, 11.0, 10.5), scalp_mm=1.5, outer_table_mm=1.0, diploe_mm=1.0,
-                               inner_table_mm=1.0, neck_radius_mm=6.0, margin_mm=1.0)
-    ellipsoid_head(spacing_mm=0.5, geometry=geometry).save(d / "head")
     make_head(shape=(20, 16, 14), shift=(5.0, -3.0, 2.0)).save(d / "sphere")
     return d
 
@@ -44,23 +39,6 @@ def _check_safety(block: dict, groups: set[str]) -> None:
     assert block["protocol"]["name"] == "legon2018-1khz"
     assert block["drive"]["free_field_isppa_w_cm2"] == pytest.approx(17.12, rel=1e-9)  # the protocol's drive
     assert block["limits"]["binding"] is not None and block["max_drive"]["scale"] > 0
-
-
-def test_simulate_beam_frame_with_a_protocol(cli, files, tmp_path):
-    out = tmp_path / "beam.nii.gz"
-    result = cli("simulate", "--head", files / "head", "--transducer", files / "tiny.yaml", "--position", 0, 0, 14,
-                 "--target", 0, 0, 8, "--frame", "beam", "--protocol", "legon2018-1khz", "--out", out, "--json")
-    assert result.exit_code == 0, (result.exception, result.stderr)
-    metrics = json.loads(result.stdout)
-    _check_safety(metrics["safety"], {"mechanical", "thermal skin", "thermal skull", "thermal brain"})
-    assert "ITRUSST" in result.stderr
-    rise = nib.load(str(tmp_path / "beam_temperature_rise.nii.gz"))
-    head = nib.load(str(files / "head" / "hu.nii.gz"))
-    assert rise.shape == head.shape and np.allclose(rise.affine, head.affine)
-    data = np.asarray(rise.dataobj)
-    assert np.isfinite(data).all() and data.max() > 0
-    record = json.loads((tmp_path / "beam.json").read_text(encoding="utf-8"))
-    assert record["metrics"]["safety"]["limits"] == metrics["safety"]["limits"]
 
 
 @pytest.mark.parametrize("protocol, needle", [("nope", "nope"), ("bad.yaml", "repetition period")])
