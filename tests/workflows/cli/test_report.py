@@ -4,6 +4,7 @@ a head that does not match, a NaN field, a field of another grid) are one-line e
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import nibabel as nib
@@ -56,6 +57,20 @@ def test_options_override_the_record_and_the_viewer_can_be_left_out(cli, case, t
     html = out.read_text(encoding="utf-8")
     assert "NVImage" not in html and "data-viewer='none'" in html and out.stat().st_size < 400_000
     assert "wrote" in result.stderr and "ITRUSST" in result.stderr
+
+
+def test_free_field_from_a_water_simulation(cli, stdout_json, case, tmp_path):
+    """--free-field: the free-field values are the water field's peak (here 1.5 MPa at 60 kPa), not O'Neil's."""
+    field, head = case
+    water = np.zeros((10, 10, 10), np.float32)
+    water[5, 5, 5] = 1.5e6
+    write_field(tmp_path / "water.nii.gz", water, np.eye(4))
+    result = cli("report", field, "--head", head, "--protocol", "legon2018-1khz", "--out", tmp_path / "p.html",
+                 "--free-field", tmp_path / "water.nii.gz", "--no-viewer", "--json")
+    assert result.exit_code == 0, (result.exception, result.stderr)
+    ff = stdout_json(result)["acoustic"]["free_field"]
+    assert ff["source"] == "water field" and ff["isppa_w_cm2"] == pytest.approx(17.12, rel=1e-9)
+    assert ff["peak_pressure_pa"] == pytest.approx(1.5e6 * math.sqrt(17.12 / (1.5e6**2 / 3e6 / 1e4)), rel=1e-6)
 
 
 def test_a_field_without_a_record_needs_the_transducer_and_pose(cli, user_error, tmp_path):
