@@ -123,9 +123,9 @@ def load_plan_inputs(field_path: str | Path, head_dir: str | Path, *, transducer
     head = _head_on_field_grid(Path(head_dir), amp.shape, affine)
     sources = {"field": str(field_path), "head": str(head_dir)}
     if transducer is not None:
-        bowl, sources["transducer"] = load_transducer(transducer), "option"
+        bowl, sources["transducer from"] = load_transducer(transducer), "option"
     elif isinstance(request.get("transducer"), dict):
-        bowl, sources["transducer"] = BowlTransducer.from_dict(request["transducer"]), "field record"
+        bowl, sources["transducer from"] = BowlTransducer.from_dict(request["transducer"]), "field record"
     else:
         raise TfusInputError(f"{field_path} has no JSON record naming its transducer; give --transducer")
     if frequency_hz is not None:
@@ -135,7 +135,7 @@ def load_plan_inputs(field_path: str | Path, head_dir: str | Path, *, transducer
     aim = target if target is not None else pose_record.get("target")
     if apex is None or aim is None:
         raise TfusInputError(f"{field_path} has no JSON record with the pose; give --position and --target")
-    sources["pose"] = "option" if position is not None or target is not None else "field record"
+    sources["pose from"] = "option" if position is not None or target is not None else "field record"
     surrogate = record.get("surrogate") or {}
     mapping = mapping or request.get("mapping") or surrogate.get("medium_mapping") or "itrusst"
     free = None
