@@ -12,7 +12,7 @@ Example:
     >>> b64 = nifti_base64(np.arange(8.0).reshape(2, 2, 2), np.eye(4), 0.0, 7.0)
     >>> import base64, gzip, nibabel as nib
     >>> img = nib.Nifti1Image.from_bytes(gzip.decompress(base64.b64decode(b64)))
-    >>> img.get_data_dtype(), float(np.asarray(img.dataobj)[1, 1, 1])
+    >>> img.get_data_dtype(), round(float(np.asarray(img.dataobj)[1, 1, 1]), 4)
     (dtype('uint8'), 7.0)
 """
 
