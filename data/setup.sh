@@ -115,6 +115,9 @@ fi
 if [ "${TFUS_SKIP_APT:-0}" != "1" ]; then
   apt_install invesalius-examples mricron-data \
     || echo "note: could not apt-get install invesalius-examples mricron-data (no apt, or not root and no sudo); the CT and Colin27 heads are skipped"
+  # headless Chromium opens `tfus report` pages in the browser test (tests/workflows/report); optional
+  command -v chromium >/dev/null || apt_install chromium \
+    || echo "note: could not apt-get install chromium; the browser test of tfus report is skipped"
 fi
 "$envpy" -m tfus.data.build_heads
 "$(dirname "$envpy")/tfus" --version >/dev/null

@@ -1,6 +1,7 @@
 """The end-to-end demo (``tfus demo``): bundled heads -> head models -> transducer poses -> a small k-Wave dataset on a
 LocalCluster -> DeepTFUS trained briefly -> evaluation on the held-out head(s) -> a prediction for a new pose, checked
-against a simulation -> ``report.md`` with PNGs, metrics, timings, config and versions.
+against a simulation -> ``report.md`` with PNGs, metrics, timings, config and versions, and ``plan.html``: the
+planning report of the new pose's simulated field (ITRUSST flags, temperature, slice viewer; ``tfus report``).
 
 Every stage reuses the real commands' code (``tfus generate``, ``tfus train``, ``tfus evaluate``, ``tfus predict``,
 ``tfus simulate``); rerunning with the same ``--workdir`` resumes the dataset and the training run.
@@ -49,6 +50,7 @@ class DemoConfig:
         model: DeepTFUS config overrides.
         seed: seed of training and of the new pose.
         device: ``cpu`` or ``gpu`` for training and prediction.
+        protocol: sonication protocol of the planning report (``plan.html``; a 0.5 s preset keeps it cheap).
     """
 
     dataset: str = "demo"
@@ -58,6 +60,7 @@ class DemoConfig:
     model: dict = field(default_factory=demo_model)
     seed: int = 0
     device: str = "cpu"
+    protocol: str = "legon2018-1khz"
 
 
 def run_demo(workdir: Path, config: DemoConfig = DemoConfig(), progress: Callable[[str], None] | None = None,
@@ -107,6 +110,7 @@ def run_demo(workdir: Path, config: DemoConfig = DemoConfig(), progress: Callabl
     new_pose = _new_pose(cfg, store, run_dir, workdir, config)
     timings["new pose: k-Wave simulation"] = new_pose["simulate_seconds"]
     timings["new pose: prediction"] = new_pose["predict_seconds"]
+    timings["new pose: planning report (safety, thermal, HTML)"] = new_pose["plan_seconds"]
 
     record = {"config": asdict(config), "dataset_config": cfg.public(), "versions": versions(),
               "timings_s": timings, "generate": summary, "evaluation": _aggregate_only(evaluation),
@@ -185,6 +189,7 @@ def _new_pose(cfg, store: Path, run_dir: Path, workdir: Path, config: DemoConfig
     from tfus.pipeline.transducers import load_transducer, sample_poses
     from tfus.surrogates.inference import Predictor
     from tfus.surrogates.metrics import sample_metrics
+    from tfus.workflows.report import PlanInputs, write_plan_report
 
     group = open_store(store)
     test = list(group.attrs["splits"]["test"]) or list(group.attrs["splits"]["train"])
@@ -219,9 +224,17 @@ def _new_pose(cfg, store: Path, run_dir: Path, workdir: Path, config: DemoConfig
     png = workdir / "figures" / "new_pose_comparison.png"
     save_field_comparison(png, head.hu, head.affine, simulated, predicted,
                           title=f"{name}: new pose, k-Wave vs DeepTFUS (kPa)")
+    t0 = time.perf_counter()
+    inputs = PlanInputs(field=sim.field, head=head, transducer=sim.transducer, pose=pose, medium=sim.medium,
+                        sources={"field": "k-Wave simulation of the new pose (fields/new_pose_simulated.nii.gz)",
+                                 "head": f"{name} (from {store.name})"},
+                        timings_s={"field: k-Wave simulation": simulate_seconds})
+    plan = write_plan_report(workdir / "plan.html", inputs, config.protocol,
+                             title=f"tfus demo, {name}, new pose")
     return {"head": name, "apex_mm": pose.apex.tolist(), "target_mm": pose.target.tolist(),
             "simulate_seconds": simulate_seconds, "predict_seconds": predict_seconds,
-            "speedup": simulate_seconds / max(predict_seconds, 1e-9), "metrics": _plain(metrics), "png": png}
+            "speedup": simulate_seconds / max(predict_seconds, 1e-9), "metrics": _plain(metrics), "png": png,
+            "plan": workdir / "plan.html", "plan_headline": plan.headline(), "plan_seconds": time.perf_counter() - t0}
 
 
 def _at(bowl, frequency_hz: float):
@@ -282,7 +295,10 @@ def _report(config: DemoConfig, cfg, heads: list[dict], summary: dict, evaluatio
               + ", ".join(f"{k} {v:.2f}" for k, v in m.items()), "",
               f"![comparison]({rel(new_pose['png'])})", "",
               "Fields: `fields/new_pose_simulated.nii.gz`, `fields/new_pose_predicted.nii.gz` (Pa, head-model "
-              "space).", "", "## Timings", "", "| stage | seconds |", "|---|---|"]
+              "space).", "",
+              f"Planning report of the simulated field under `{config.protocol}` ([plan.html](plan.html), opens "
+              f"offline in a browser): {new_pose['plan_headline']}.", "",
+              "## Timings", "", "| stage | seconds |", "|---|---|"]
     lines += [f"| {k} | {v:.1f} |" for k, v in timings.items()]
     lines += ["", "Config, versions and seeds: `demo.json`; training log: `run/log.csv`; dataset: `dataset.zarr` "
               "(`tfus info dataset.zarr`).", ""]

@@ -1,4 +1,5 @@
-"""Safety of a sonication: protocols (timing and drive), Pennes bioheat temperature and thermal dose (CEM43).
+"""Safety of a sonication: protocols (timing and drive), Pennes bioheat temperature and thermal dose (CEM43), flags
+against the ITRUSST levels with the largest safe drive (:mod:`~tfus.pipeline.safety.limits`).
 
 See ``pipeline/safety/README.md`` for the model, the tissue values and the closed-form validation table.
 
@@ -9,6 +10,7 @@ Example:
 """
 
 from tfus.pipeline.safety.bioheat import BioheatSolution, ThermalSettings, cem43_rate, solve_bioheat
+from tfus.pipeline.safety.limits import CEM43_LIMIT_MIN, CONSENSUS, MI_LIMIT, Flag, LimitCheck, check_limits
 from tfus.pipeline.safety.protocol import Protocol, list_protocols, load_protocol
 from tfus.pipeline.safety.thermal import (
     THERMAL_REGIONS,
@@ -26,6 +28,12 @@ from tfus.pipeline.safety.tissues import (
 )
 
 __all__ = [
+    "CEM43_LIMIT_MIN",
+    "CONSENSUS",
+    "MI_LIMIT",
+    "Flag",
+    "LimitCheck",
+    "check_limits",
     "BLOOD_DENSITY",
     "BLOOD_SPECIFIC_HEAT",
     "THERMAL_REGIONS",

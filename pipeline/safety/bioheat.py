@@ -93,6 +93,9 @@ class BioheatSolution:
         pulse_ripple_bound_c: largest extra rise one pulse can add above the pulse-averaged solution,
             ``max(Q) * pulse_duration * (1 - duty) / (rho c)`` (conduction only lowers it).
         body_temperature_c: the baseline temperature.
+        label_peak_rise_c: with ``track_labels``, per label value the largest rise among its voxels at each time
+            (same times as ``peak_rise_c``); the hottest course of each tissue, used to bound its CEM43 at another
+            drive (:mod:`tfus.pipeline.safety.limits`).
     """
 
     times_s: np.ndarray
@@ -104,6 +107,7 @@ class BioheatSolution:
     final_rise_c: np.ndarray
     pulse_ripple_bound_c: float
     body_temperature_c: float
+    label_peak_rise_c: dict[int, np.ndarray] | None = None
 
 
 def cem43_rate(temperature_c: np.ndarray) -> np.ndarray:
@@ -192,7 +196,7 @@ def _check_inputs(heat: np.ndarray, maps: tuple[np.ndarray, ...], spacing_m: tup
 
 def solve_bioheat(heat_w_m3: np.ndarray, heat_capacity: np.ndarray, conductivity: np.ndarray, perfusion: np.ndarray,
                   spacing_m: tuple[float, float, float], protocol: Protocol,
-                  settings: ThermalSettings | None = None) -> BioheatSolution:
+                  settings: ThermalSettings | None = None, track_labels: np.ndarray | None = None) -> BioheatSolution:
     """Integrate Pennes' equation over the protocol (and ``settings.cooling_s`` after it) from body temperature.
 
     Args:
@@ -203,6 +207,8 @@ def solve_bioheat(heat_w_m3: np.ndarray, heat_capacity: np.ndarray, conductivity
         spacing_m: voxel edge lengths along the three array axes [m].
         protocol: the on/off course.
         settings: time stepping and boundaries (default :class:`ThermalSettings`).
+        track_labels: optional integer label map of the grid: record each label's largest rise at every step
+            (:attr:`BioheatSolution.label_peak_rise_c`; one pass over the volume per step).
 
     Returns:
         :class:`BioheatSolution`.
@@ -225,6 +231,16 @@ def solve_bioheat(heat_w_m3: np.ndarray, heat_capacity: np.ndarray, conductivity
     cap, k, perf = (np.asarray(m, dtype=np.float64) for m in (heat_capacity, conductivity, perfusion))
     spacing_m = tuple(float(s) for s in spacing_m)
     _check_inputs(heat, (cap, k, perf), spacing_m)
+    tracked: dict[int, list[float]] | None = None
+    if track_labels is not None:
+        track = np.asarray(track_labels)
+        if track.shape != heat.shape:
+            raise TfusInputError(f"track_labels has shape {track.shape}, the heat source {heat.shape}")
+        flat = track.ravel()
+        order = np.argsort(flat, kind="stable")  # voxels grouped by label: one gather + reduceat per step
+        label_ids, starts = np.unique(flat[order], return_index=True)
+        label_ids = [int(v) for v in label_ids]
+        tracked = {v: [0.0] for v in label_ids}
 
     axes = [_Axis(a, k, spacing_m[a], settings.boundary) for a in range(3)]
     cap_l = [ax.to_layout(cap) for ax in axes]
@@ -272,6 +288,9 @@ def solve_bioheat(heat_w_m3: np.ndarray, heat_capacity: np.ndarray, conductivity
         rate_prev = rate
         peak = float(theta.max())
         peaks.append(peak)
+        if tracked is not None:
+            for v, m in zip(label_ids, np.maximum.reduceat(theta.ravel()[order], starts)):
+                tracked[v].append(float(m))
         if peak > hottest:
             hottest, t_hot = peak, float(edges[i + 1])
             rise_hot = theta.copy()
@@ -280,4 +299,6 @@ def solve_bioheat(heat_w_m3: np.ndarray, heat_capacity: np.ndarray, conductivity
         ripple = 0.0  # a single pulse per train: nothing is averaged
     return BioheatSolution(times_s=edges, peak_rise_c=np.asarray(peaks), max_rise_c=max_rise, cem43_min=cem,
                            rise_at_hottest_c=rise_hot, hottest_time_s=t_hot, final_rise_c=theta,
-                           pulse_ripple_bound_c=ripple, body_temperature_c=settings.body_temperature_c)
+                           pulse_ripple_bound_c=ripple, body_temperature_c=settings.body_temperature_c,
+                           label_peak_rise_c=None if tracked is None else
+                           {v: np.asarray(c) for v, c in tracked.items()})

@@ -26,7 +26,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -106,6 +106,8 @@ class ThermalResult:
         times_s, peak_rise_c: the largest rise in the box over time.
         pulse_ripple_bound_c: bound on the rise the pulse averaging smooths away (see :class:`BioheatSolution`).
         affine: the grid's voxel-to-world affine (mm), for writing NIfTI maps.
+        region_peak_rise_c: per region (as ``regions``), the largest rise among its voxels at each of ``times_s``.
+        body_temperature_c: the baseline temperature [deg C].
     """
 
     regions: dict[str, RegionThermal]
@@ -117,6 +119,8 @@ class ThermalResult:
     peak_rise_c: np.ndarray
     pulse_ripple_bound_c: float
     affine: np.ndarray
+    region_peak_rise_c: dict[str, np.ndarray] = field(default_factory=dict)
+    body_temperature_c: float = 37.0
 
     def summary(self) -> dict:
         """Plain JSON-ready numbers: per-region maxima, hottest time, ripple bound."""
@@ -173,8 +177,12 @@ def simulate_thermal(pressure_pa: np.ndarray, medium: AcousticProperties, labels
                              "head of the field's grid")
     heat = heat_deposition(pressure_pa, medium, frequency_hz)
     cap, k, perf = tissue_maps(labels, tissues or THERMAL_TISSUES)
-    sol = solve_bioheat(heat, cap, k, perf, _spacing_m(affine), protocol, settings)
-    return ThermalResult(regions=_regions(labels, sol),
+    sol = solve_bioheat(heat, cap, k, perf, _spacing_m(affine), protocol, settings, track_labels=labels)
+    courses = sol.label_peak_rise_c or {}
+    region_courses = {name: np.max([courses[v] for v in values if v in courses], axis=0)
+                      for name, values in THERMAL_REGIONS.items() if any(v in courses for v in values)}
+    return ThermalResult(regions=_regions(labels, sol), region_peak_rise_c=region_courses,
+                         body_temperature_c=sol.body_temperature_c,
                          temperature_at_hottest_c=sol.rise_at_hottest_c + sol.body_temperature_c,
                          hottest_time_s=sol.hottest_time_s, max_rise_c=sol.max_rise_c, cem43_min=sol.cem43_min,
                          times_s=sol.times_s, peak_rise_c=sol.peak_rise_c,

@@ -13,7 +13,20 @@ from typing import Annotated
 
 import typer
 
-from tfus.workflows.cli import bench, data, demo, evaluate, generate, head, info, predict, simulate, train, transducers
+from tfus.workflows.cli import (
+    bench,
+    data,
+    demo,
+    evaluate,
+    generate,
+    head,
+    info,
+    predict,
+    report,
+    simulate,
+    train,
+    transducers,
+)
 from tfus.workflows.cli._common import OneLineErrorGroup
 
 app = typer.Typer(
@@ -35,6 +48,7 @@ app.command("info")(info.info)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.command("predict")(predict.predict)
+app.command("report")(report.report)
 
 
 def _version(value: bool) -> None:

@@ -27,6 +27,9 @@ def predict(
     verify: Annotated[bool, typer.Option("--verify", help="Also run the matching k-Wave simulation, write it as "
                                          "OUT_sim.nii.gz and add a `verify` block (rel_l2, focal_error_mm, "
                                          "peak_error, predict_s, simulate_s)")] = False,
+    protocol: Annotated[str | None, typer.Option(help="Sonication protocol (preset or YAML): adds a `safety` block "
+                                                      "(ITRUSST flags, temperature) to the JSON and writes "
+                                                      "OUT_temperature_rise.nii.gz")] = None,
 ) -> None:
     """Predict the steady-state pressure field of a focused bowl with a trained surrogate (no wave simulation).
 
@@ -54,15 +57,22 @@ def predict(
       --position 0 95 60 --target 0 20 40 --out field.nii.gz --device gpu
     """
     from tfus.pipeline.fields.output import write_field_outputs
+    from tfus.pipeline.safety.protocol import load_protocol
+    from tfus.pipeline.safety.report import safety_report, write_temperature_rise
     from tfus.pipeline.transducers import Pose
     from tfus.surrogates.inference import predict_field
 
     check_output_file(out, (".nii.gz", ".nii"))
     if png is not None:
         check_output_file(png)
+    plan = None if protocol is None else load_protocol(protocol)  # a bad protocol fails before any work
     pose = Pose(list(position), list(target))
     result = predict_field(run, head, pose, transducer=transducer, frequency_hz=frequency, device=device)
     pred, metrics = result.prediction, result.metrics
+    safety = None if plan is None else safety_report(result.field, result.head, plan, transducer=result.transducer,
+                                                     pose=pose, mapping=result.record["surrogate"]["medium_mapping"])
+    if safety is not None:
+        metrics["safety"] = safety.to_dict()  # the record holds the same metrics dict
     record, checked = result.record, None
     if verify:  # simulate before writing anything: a failed check leaves no half-written outputs
         from tfus.surrogates.verify import verify_prediction
@@ -73,6 +83,8 @@ def predict(
                                   snapshot_times_s=pred.snapshot_times_s, head=result.head,
                                   transducer=result.transducer, pose=pose, focus_mm=metrics.get("focus_mm"),
                                   title=result.title)
+    if safety is not None:
+        write_temperature_rise(out, safety)
     time_resolved = written.record.get("time_resolved")
     if checked is not None:
         from tfus.pipeline.fields.output import write_field

@@ -43,6 +43,9 @@ def simulate(
     phase: Annotated[Path | None, typer.Option(help="Also write the phase (rad) as NIfTI")] = None,
     png: Annotated[Path | None, typer.Option(help="Slice overlay PNG [default: OUT with .png]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the focal metrics as JSON on stdout")] = False,
+    protocol: Annotated[str | None, typer.Option(help="Sonication protocol (preset or YAML): adds a `safety` block "
+                                                      "(ITRUSST flags, temperature) to the JSON and writes "
+                                                      "OUT_temperature_rise.nii.gz")] = None,
 ) -> None:
     """Simulate the steady-state pressure field of a focused bowl (k-Wave or finite elements).
 
@@ -58,16 +61,21 @@ def simulate(
       tfus simulate --head heads/ct --position 0 95 60 --target 0 20 40 --frame beam --out beam.nii.gz
 
       tfus simulate --water --position 0 0 0 --target 0 0 64 --kwave-binary ~/k-wave/kspaceFirstOrder-OMP --out w.nii.gz
+
+      tfus simulate --head heads/ct --position 0 95 60 --target 0 20 40 --protocol tbtus-zeng2022 --out f.nii.gz --json
     """
     from tfus.pipeline.engines.run import SimulationRequest, run_simulation
     from tfus.pipeline.errors import TfusInputError
     from tfus.pipeline.fields.metrics import field_metrics
     from tfus.pipeline.fields.output import simulation_record, write_field_outputs
+    from tfus.pipeline.safety.protocol import load_protocol
+    from tfus.pipeline.safety.report import safety_report, write_temperature_rise
     from tfus.pipeline.transducers import Pose
 
     if (head is None) == (not water):
         raise TfusInputError("give exactly one of --head DIR or --water")
     check_output_file(out, (".nii.gz", ".nii"))
+    plan = None if protocol is None else load_protocol(protocol)  # a bad protocol fails before any work
     for extra in (phase, png):
         if extra is not None:
             check_output_file(extra)
@@ -88,9 +96,16 @@ def simulate(
         result = run_simulation(request, progress=progress)
     metrics = field_metrics(result.field, result.medium, transducer=result.transducer, pose=pose,
                             labels=None if result.head is None else result.head.labels)
+    safety = None if plan is None else safety_report(result.field, result.head, plan, transducer=result.transducer,
+                                                     pose=pose, medium=result.medium)
+    if safety is not None:
+        metrics["safety"] = safety.to_dict()
     field, shown = result.on_head_grid()  # a beam-box field back on the head grid, in its world space
     write_field_outputs(out, field, simulation_record(request, result, metrics), png=png, phase=phase,
                         head=shown, transducer=result.transducer, pose=pose, focus_mm=metrics.get("focus_mm"))
+    if safety is not None:
+        write_temperature_rise(out, safety, field.amplitude.shape, field.affine)
+        console.print(f"safety ({plan.name}): {safety.headline()}")
     if as_json:
         print_json(metrics)
     else:

@@ -69,6 +69,11 @@ def test_simulate_thermal_reports_regions_and_matches_the_solver():
     assert result.temperature_at_hottest_c.max() == pytest.approx(37.0 + result.max_rise_c.max())
     assert result.cem43_min.max() == pytest.approx(result.regions["all"].cem43_min)
     assert result.summary()["regions"]["brain"]["voxels"] == int((labels == 4).sum())
+    # each region's hottest course: the box's peak course for "all", its maximum over time the region's max rise
+    assert np.array_equal(result.region_peak_rise_c["all"], result.peak_rise_c)
+    for name, region in result.regions.items():
+        course = result.region_peak_rise_c[name]
+        assert course.shape == result.times_s.shape and course.max() == pytest.approx(region.max_rise_c, rel=1e-12)
 
 
 def test_drive_scaling_and_spacing_from_the_affine():

@@ -94,6 +94,8 @@ def test_demo_runs_the_whole_chain_on_a_tiny_dataset(cli, tmp_path):
     assert (workdir / "run" / "best.pt").is_file()
     assert (workdir / "fields" / "new_pose_predicted.nii.gz").is_file()
     assert (workdir / "figures" / "new_pose_comparison.png").is_file()
+    plan = (workdir / "plan.html").read_text(encoding="utf-8")  # the planning report of the new pose
+    assert "<td class='flag " in plan and "data-verdict=" in plan and "plan.html" in text
     record = json.loads((workdir / "demo.json").read_text())
     assert record["config"]["epochs"] == 1
     assert record["versions"]["tfus"] == metadata.version("tfus")

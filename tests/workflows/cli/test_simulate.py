@@ -78,9 +78,10 @@ def test_head_run_focus_in_brain(cli, small_head, tiny_yaml, tmp_path):
 
 
 def test_beam_frame_run_maps_back_to_the_head_grid(cli, small_head, tiny_yaml, tmp_path):
+    """A beam-frame run with a protocol: the field and the temperature rise both back on the head grid."""
     out = tmp_path / "beam.nii.gz"
     result = cli("simulate", "--head", small_head, "--transducer", tiny_yaml, "--position", 0, 0, 14,
-                 "--target", 0, 0, 8, "--frame", "beam", "--out", out, "--json")
+                 "--target", 0, 0, 8, "--frame", "beam", "--protocol", "legon2018-1khz", "--out", out, "--json")
     assert result.exit_code == 0, (result.exception, result.stderr)
     img, head_img = nib.load(str(out)), nib.load(str(small_head / "hu.nii.gz"))
     assert np.allclose(img.affine, head_img.affine) and img.shape == head_img.shape
@@ -95,6 +96,16 @@ def test_beam_frame_run_maps_back_to_the_head_grid(cli, small_head, tiny_yaml, t
     assert abs(fx) <= 0.5 and abs(fy) <= 0.5
     record = json.loads((tmp_path / "beam.json").read_text(encoding="utf-8"))
     assert record["request"]["frame"] == "beam"
+    # --protocol: the safety block (drive = the protocol's free-field Isppa), in the record too, and the temperature
+    # rise at the hottest time on the head grid, zero beyond the box like the field
+    safety = metrics["safety"]
+    assert set(safety["limits"]["groups"]) == {"mechanical", "thermal skin", "thermal skull", "thermal brain"}
+    assert safety["drive"]["free_field_isppa_w_cm2"] == pytest.approx(17.12, rel=1e-9)
+    assert record["metrics"]["safety"]["limits"] == safety["limits"] and "ITRUSST" in result.stderr
+    rise_img = nib.load(str(tmp_path / "beam_temperature_rise.nii.gz"))
+    assert rise_img.shape == head_img.shape and np.allclose(rise_img.affine, head_img.affine)
+    rise = np.asarray(rise_img.dataobj)
+    assert np.isfinite(rise).all() and rise.max() > 0 and np.all(rise[np.abs(x) > 13.6 + 0.5] == 0)
     bad = cli("simulate", "--water", "--transducer", tiny_yaml, "--position", 0, 0, 0, "--target", 0, 0, 6,
               "--frame", "box", "--out", tmp_path / "x.nii.gz")
     assert bad.exit_code == 2 and "--frame" in bad.stderr and not (tmp_path / "x.nii.gz").exists()
