@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -156,17 +156,14 @@ def run_demo(workdir: Path, config: DemoConfig = DemoConfig(), progress: Callabl
     return report
 
 
-class _timed:
+@contextmanager
+def _timed(timings: dict, name: str):
     """``with _timed(timings, "stage"):`` adds the stage's wall time (s) to ``timings``."""
-
-    def __init__(self, timings: dict, name: str) -> None:
-        self.timings, self.name = timings, name
-
-    def __enter__(self) -> None:
-        self.t0 = time.perf_counter()
-
-    def __exit__(self, *exc) -> None:
-        self.timings[self.name] = time.perf_counter() - self.t0
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = time.perf_counter() - t0
 
 
 def _device(device: str) -> str:
@@ -231,7 +228,12 @@ def same_head(a: str, b: str) -> bool:
 
 def choose_head(requested: str | None, train_heads: list[str]) -> tuple[str, Path]:
     """``(name, image)`` of the demo's head: ``requested`` (a bundled name or an image path), else the first of
-    :data:`HELD_OUT_HEADS` (then any bundled head) the model did not train on."""
+    :data:`HELD_OUT_HEADS` (then any bundled head) the model did not train on.
+
+    Example:
+        >>> choose_head(None, ["mni152", "pycortex_s1", "cranium_ct"])[0]   # doctest: +SKIP
+        'colin27_t1'
+    """
     heads = bundled_heads()
     if requested is not None:
         if requested in heads:
@@ -286,7 +288,10 @@ def _sample_poses(held: HeldOut, bowl, predictor, config: DemoConfig, say) -> li
     if brain.size == 0:
         raise TfusInputError(f"head {held.name}: no brain voxels to aim at; check the image")
     target = head.voxel_to_world(brain.mean(0))
-    candidates = sample_poses(head, bowl, config.poses + 2, target=target, seed=config.seed, **POSE_OPTIONS)
+    try:  # two spare poses, in case a beam box leaves the image
+        candidates = sample_poses(head, bowl, config.poses + 2, target=target, seed=config.seed, **POSE_OPTIONS)
+    except TfusInputError:
+        candidates = sample_poses(head, bowl, config.poses, target=target, seed=config.seed, **POSE_OPTIONS)
     poses = [c.pose for c in candidates]
     if predictor.beam:
         poses = [p for p in poses
