@@ -34,10 +34,12 @@ __all__ = ["Verification", "simulation_request_for", "training_simulation_reques
 class Verification:
     """The simulated field on the head grid (``field``, written as ``FIELD_sim.nii.gz``) and the ``verify`` record:
     ``rel_l2`` (fraction), ``focal_error_mm``, ``peak_error`` (signed fraction, prediction / simulation - 1),
-    ``focal_dice`` (-6 dB), ``predict_s``, ``simulate_s`` and their ratio ``speedup``."""
+    ``focal_dice`` (-6 dB), ``predict_s``, ``simulate_s`` and their ratio ``speedup``; a beam-frame check also keeps
+    the simulated amplitude in the box (``box_amplitude``, Pa, on the prediction's ``frame``), where it was compared."""
 
     field: SteadyStateField
     record: dict
+    box_amplitude: np.ndarray | None = None
 
 
 def training_simulation_request(trained: TrainedData, transducer: BowlTransducer, pose: Pose, head):
@@ -78,7 +80,8 @@ def verify_prediction(result: FieldPrediction, progress: Callable[[int, int], No
     simulate_s = time.perf_counter() - t0
     on_grid, _ = sim.on_head_grid()
     pred = result.prediction
-    if sim.frame is not None and pred.box_pressure is not None:
+    in_box = sim.frame is not None and pred.box_pressure is not None
+    if in_box:
         p, t, affine = pred.box_pressure, np.asarray(sim.field.amplitude, np.float32), np.asarray(sim.frame.affine)
     else:
         p, t, affine = pred.pressure, np.asarray(on_grid.amplitude, np.float32), np.asarray(on_grid.affine)
@@ -90,5 +93,5 @@ def verify_prediction(result: FieldPrediction, progress: Callable[[int, int], No
               "peak_error": m["peak_pred_pa"] / m["peak_true_pa"] - 1.0, "focal_dice": m["focal_dice"],
               "predict_s": pred.seconds, "simulate_s": simulate_s,
               "speedup": simulate_s / pred.seconds if pred.seconds > 0 else None,
-              "compared_on": "beam box" if sim.frame is not None else "head grid"}
-    return Verification(field=on_grid, record=record)
+              "compared_on": "beam box" if in_box else "head grid"}
+    return Verification(field=on_grid, record=record, box_amplitude=t if in_box else None)

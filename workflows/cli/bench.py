@@ -232,7 +232,7 @@ def predict_speed(
 @app.command("ablation")
 @user_errors
 def ablation(
-    store: Annotated[Path, typer.Option("--store", help="Dataset store (e.g. the demo's WORKDIR/dataset.zarr)")],
+    store: Annotated[Path, typer.Option("--store", help="Dataset store (e.g. from `tfus generate demo`)")],
     workdir: Annotated[Path, typer.Option(help="Folder for the training runs")] = Path("ablation-runs"),
     epochs: Annotated[int, typer.Option(help="Training epochs per variant")] = 12,
     variant: Annotated[list[str] | None, typer.Option(help="Variant(s) to run [default: all]")] = None,
@@ -245,7 +245,7 @@ def ablation(
 
     Example:
 
-      tfus bench ablation --store tfus-demo/dataset.zarr --epochs 12
+      tfus bench ablation --store demo.zarr --epochs 12
     """
     from tfus.workflows.bench.ablation import render_ablation, run_ablation
     from tfus.workflows.demo import demo_model as _demo_model

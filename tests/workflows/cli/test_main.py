@@ -1,8 +1,8 @@
-"""The ``tfus`` root command: --version, --help of every command (each shows an example), and ``tfus demo``."""
+"""The ``tfus`` root command: --version, --help of every command (each shows an example). ``tfus demo`` itself:
+``tests/workflows/test_demo.py``."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -73,32 +73,3 @@ def test_unknown_command_is_a_usage_error(cli):
     assert result.exit_code == 2
     assert isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
-
-
-@pytest.mark.slow
-def test_demo_runs_the_whole_chain_on_a_tiny_dataset(cli, tmp_path):
-    """``tfus demo`` end to end on a tiny dataset (two small phantom heads, 3 poses each): store, training run,
-    held-out evaluation, a new pose simulated and predicted, report with figures, record with config and versions."""
-    from tests.helpers.tiny_dataset import write_tiny_dataset
-
-    config = write_tiny_dataset(tmp_path / "data", per_head=3)
-    workdir = tmp_path / "demo"
-    result = cli("demo", "--workdir", workdir, "--dataset", config, "--epochs", 1, "--workers", 2)
-    assert result.exit_code == 0, (result.exception, result.output, result.stderr)
-    text = (workdir / "report.md").read_text()
-    for needle in ("## Heads", "## Held-out evaluation", "relative L2", "intracranial focal position error",
-                   "## A new pose", "## Timings", "training"):
-        assert needle in text, needle
-    rows = [line for line in text.splitlines() if line.startswith("| phantom")]
-    assert len(rows) == 2
-    assert (workdir / "run" / "best.pt").is_file()
-    assert (workdir / "fields" / "new_pose_predicted.nii.gz").is_file()
-    assert (workdir / "figures" / "new_pose_comparison.png").is_file()
-    plan = (workdir / "plan.html").read_text(encoding="utf-8")  # the planning report of the new pose
-    assert "<td class='flag " in plan and "data-verdict=" in plan and "plan.html" in text
-    record = json.loads((workdir / "demo.json").read_text())
-    assert record["config"]["epochs"] == 1
-    assert record["versions"]["tfus"] == metadata.version("tfus")
-    assert record["generate"]["computed"] == 6
-    assert record["new_pose"]["predict_seconds"] > 0
-    assert record["new_pose"]["metrics"]["focal_error_brain_mm"] >= 0
