@@ -167,34 +167,22 @@ def update_density_state(rho, div, dt_rho0, px, py, pz, div_sum, first, source, 
                 pr[k] = cr[k] * r
 
 
-def velocity(*args) -> None:
-    """:func:`update_velocity` under the kernel lock."""
-    with _LOCK:
-        update_velocity(*args)
+def _locked(kernel):
+    """``kernel`` run under the kernel lock (one Numba parallel region at a time per process)."""
+
+    def run(*args) -> None:
+        with _LOCK:
+            kernel(*args)
+
+    run.__doc__ = f":func:`{kernel.__name__}` under the kernel lock."
+    return run
 
 
-def density(*args) -> None:
-    """:func:`update_density` under the kernel lock."""
-    with _LOCK:
-        update_density(*args)
-
-
-def density_state(*args) -> None:
-    """:func:`update_density_state` under the kernel lock."""
-    with _LOCK:
-        update_density_state(*args)
-
-
-def gradients(*args) -> None:
-    """:func:`gradient_spectra` under the kernel lock."""
-    with _LOCK:
-        gradient_spectra(*args)
-
-
-def divergence(*args) -> None:
-    """:func:`scale_spectrum` under the kernel lock."""
-    with _LOCK:
-        scale_spectrum(*args)
+velocity = _locked(update_velocity)
+density = _locked(update_density)
+density_state = _locked(update_density_state)
+gradients = _locked(gradient_spectra)
+divergence = _locked(scale_spectrum)
 
 
 def as3d(a: np.ndarray) -> np.ndarray:
