@@ -1,5 +1,5 @@
 """``tfus bench predict``: k-Wave vs the surrogate on one pose, same grid and machine; a table / JSON with the
-ratio against the 1000x target; its input errors come before any simulation."""
+ratio against the target (100x on CPU, 1000x on a GPU); its input errors come before any simulation."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def test_bench_predict_with_a_checkpoint(cli, stdout_json, run_250k, head_dir):
     assert res["trained"] and res["grid"] == [16, 16, 16] and res["frequency_hz"] == 2.5e5
     assert res["simulation_seconds"] > 0 and len(res["predict_seconds"]) == 2
     assert res["speedup"] == pytest.approx(res["simulation_seconds"] / res["predict_seconds_median"])
-    assert res["speedup_target"] == 1000 and res["meets_target"] == (res["speedup"] >= 1000)
+    # on CPU the target is the issue's 100x (1000x is the GPU target)
+    assert res["speedup_target"] == 100 and res["meets_target"] == (res["speedup"] >= 100)
     assert set(res["accuracy_vs_simulation"]) >= {"rel_l2_percent", "focal_error_mm", "peak_error_percent"}
 
 
