@@ -14,6 +14,9 @@ with it inside that box (the whole-head field resampled into the box, one voxel 
   refined to sub-voxel by a parabola along each axis (:func:`refined_peak`), each on its own grid;
 - the resampling floor: rel. L2 of the beam field mapped onto the head grid and back against itself (what linear
   resampling alone costs at this spacing);
+- with several boxes, each also against the widest one (``crop_*``): the boxes share one lattice (the apex on a grid
+  point, the same axes), so this difference is the crop alone, without the change of grid that separates either
+  from the whole-head run;
 - the simulation time (wall and process CPU, the steadier of the two on a shared machine) and grid points of each.
 
 Whole-head fields can be cached on disk (``whole_cache``), so wider boxes can be compared later without simulating
@@ -197,10 +200,15 @@ def refined_peak(amplitude: np.ndarray, index: np.ndarray) -> tuple[float, np.nd
 
 
 def compare_pose(head, bowl, pose, config: BeamCropConfig, *, box: BeamBox | None = None,
-                 whole: WholeHead | None = None) -> dict:
+                 whole: WholeHead | None = None, widest=None) -> dict:
     """The beam-box simulation of ``pose`` in ``box`` (default: the config's first) against the whole-head one
-    (simulated here unless given) inside the box."""
-    from tfus.pipeline.beam import from_box, to_box
+    (simulated here unless given) inside the box; with ``widest`` (the amplitude and frame of a wider box's run of
+    the same pose) also against that (the ``crop_*`` keys: the same lattice, so only the crop differs)."""
+    return _compare(head, bowl, pose, config, box, whole, widest)[0]
+
+
+def _compare(head, bowl, pose, config: BeamCropConfig, box, whole, widest):
+    from tfus.pipeline.beam import from_box, resample_onto, to_box
     from tfus.pipeline.engines.run import run_simulation
     from tfus.pipeline.head.labels import Label
 
@@ -216,7 +224,7 @@ def compare_pose(head, bowl, pose, config: BeamCropConfig, *, box: BeamBox | Non
     inner[1:-1, 1:-1, 1:-1] = True
     brain = (beam.head.labels == Label.BRAIN) & inner
     if not brain.any():
-        return {"skipped": "no brain voxel in the box"}
+        return {"skipped": "no brain voxel in the box"}, None, None
     amp = np.asarray(beam.field.amplitude, float)
     p_beam, i_beam = _peak(amp, brain)
     p_whole, i_whole = _peak(whole_in_box, brain)
@@ -235,7 +243,7 @@ def compare_pose(head, bowl, pose, config: BeamCropConfig, *, box: BeamBox | Non
     diff_box = amp[inner] - whole_in_box[inner]
     c_beam, c_whole = focal_centroid(amp, brain), focal_centroid(whole_in_box, brain)
     h = frame.spacing_mm
-    return {
+    row = {
         "apex_mm": pose.apex.round(2).tolist(), "target_mm": pose.target.round(2).tolist(),
         "box": asdict(box), "box_shape": list(frame.shape),
         "focal_pressure_error": p_beam / p_whole - 1.0,
@@ -254,6 +262,14 @@ def compare_pose(head, bowl, pose, config: BeamCropConfig, *, box: BeamBox | Non
         "whole_s": whole.seconds, "beam_s": beam_s, "whole_cpu_s": whole.cpu_seconds, "beam_cpu_s": beam_cpu_s,
         "whole_points": whole.points, "beam_points": int(np.prod(frame.shape)),
     }
+    if widest is not None:  # the wider box's field at this box's grid points (the same lattice: exact)
+        wide = resample_onto(widest[0], widest[1].affine, frame.shape, frame.affine)
+        p_wide, i_wide = _peak(wide, brain)
+        row.update({"crop_focal_pressure_error": p_beam / p_wide - 1.0,
+                    "crop_focal_position_error_mm": float(np.linalg.norm(i_beam - i_wide) * h),
+                    "crop_rel_l2_brain": float(np.linalg.norm(amp[brain] - wide[brain])
+                                               / np.linalg.norm(wide[brain]))})
+    return row, amp, frame
 
 
 def _box_label(box: dict) -> str:
@@ -273,13 +289,39 @@ def summarise(rows: list[dict]) -> list[dict]:
         for key in ("focal_pressure_error", "focal_position_error_mm", "focal_centroid_error_mm", "rel_l2_brain",
                     "rel_l2_box", "rel_l2_brain_round_trip", "focal_pressure_error_own_grid",
                     "focal_position_error_own_grid_mm", "focal_pressure_error_subvoxel",
-                    "focal_position_error_subvoxel_mm"):
+                    "focal_position_error_subvoxel_mm", "crop_focal_pressure_error", "crop_focal_position_error_mm",
+                    "crop_rel_l2_brain"):
+            if key not in done[0]:
+                continue
             values = np.abs([r[key] for r in done])
             stats[f"median_{key}"], stats[f"max_{key}"] = float(np.median(values)), float(np.max(values))
         stats["within_targets"] = int(sum(abs(r["focal_pressure_error"]) <= 0.05
                                           and r["focal_position_error_mm"] <= 1.0 + 1e-9 for r in done))
         out.append(stats)
     return out
+
+
+def compare_boxes(head, bowl, pose, config: BeamCropConfig, whole: WholeHead, label: dict, say=None) -> list[dict]:
+    """:func:`compare_pose` for each of ``config.boxes`` against one whole-head run, the widest box first and the
+    others also against it; rows (each starting with ``label``) in the order of ``config.boxes``."""
+    done, widest = {}, None
+    for n in widest_first(config.boxes, bowl, pose, config.spacing_mm):
+        row, amp, frame = _compare(head, bowl, pose, config, config.boxes[n], whole, widest)
+        if widest is None and amp is not None and len(config.boxes) > 1:
+            widest = (amp, frame)
+        done[n] = {**label, **row}
+        if say is not None:
+            say(" ".join(f"{v}" for v in label.values()) + f" box {_box_label(asdict(config.boxes[n]))}: " + ", ".join(
+                f"{key} {value:.3g}" for key, value in row.items() if isinstance(value, float)))
+    return [done[n] for n in range(len(config.boxes))]
+
+
+def widest_first(boxes, bowl, pose, spacing_mm) -> list[int]:
+    """Indices of ``boxes``, the one with the most grid points first (the others are also compared with it)."""
+    from tfus.pipeline.beam import BeamFrame
+
+    size = [int(np.prod(BeamFrame.from_pose(pose, bowl, spacing_mm, box).shape)) for box in boxes]
+    return sorted(range(len(boxes)), key=lambda n: -size[n])
 
 
 def beam_crop_bench(config: BeamCropConfig = BeamCropConfig(), progress=None) -> dict:
@@ -310,11 +352,7 @@ def beam_crop_bench(config: BeamCropConfig = BeamCropConfig(), progress=None) ->
             if config.pose_indices is not None and k not in config.pose_indices:
                 continue
             whole = whole_head(head, bowl, sp.pose, config, key=name)
-            for box in config.boxes:
-                row = {"head": name, "pose": k, **compare_pose(head, bowl, sp.pose, config, box=box, whole=whole)}
-                rows.append(row)
-                say(f"{name} pose {k} box {_box_label(asdict(box))}: " + ", ".join(
-                    f"{key} {value:.3g}" for key, value in row.items() if isinstance(value, float)))
+            rows.extend(compare_boxes(head, bowl, sp.pose, config, whole, {"head": name, "pose": k}, say))
     return {"config": asdict(config), "versions": versions(), "transducer": bowl.to_dict(), "rows": rows,
             "boxes": summarise(rows)}
 
@@ -344,5 +382,9 @@ def render(result: dict) -> str:
                      f"{100 * s['median_rel_l2_brain']:.1f} % (resampling round trip "
                      f"{100 * s['median_rel_l2_brain_round_trip']:.1f} %); {s['within_targets']}/{s['poses']} poses "
                      f"within both targets; beam box {s['speedup']:.1f}x faster than the whole head (CPU time "
-                     f"{s['speedup_cpu']:.1f}x)")
+                     f"{s['speedup_cpu']:.1f}x)" + ("" if "median_crop_rel_l2_brain" not in s else
+                                             f"; against the widest box (crop alone): median |focal pressure error| "
+                                             f"{100 * s['median_crop_focal_pressure_error']:.1f} %, focal position "
+                                             f"{s['median_crop_focal_position_error_mm']:.2f} mm, rel. L2 brain "
+                                             f"{100 * s['median_crop_rel_l2_brain']:.1f} %"))
     return "\n".join(lines)

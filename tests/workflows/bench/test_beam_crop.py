@@ -7,18 +7,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfus.pipeline.beam import BeamBox
+from tfus.pipeline.beam import BeamBox, BeamFrame
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.head.phantom import PhantomGeometry, ellipsoid_head
 from tfus.pipeline.transducers import BowlTransducer, Pose
 from tfus.workflows.bench.beam_crop import (
     BeamCropConfig,
+    compare_boxes,
     compare_pose,
     focal_centroid,
     refined_peak,
     render,
     summarise,
     whole_head,
+    widest_first,
 )
 
 
@@ -34,9 +36,13 @@ def test_compare_pose_on_a_phantom(tmp_path):
     again = whole_head(head, bowl, pose, config, key="phantom")  # from the cache: the stored run time comes back
     assert len(list(tmp_path.glob("whole-*.npz"))) == 1
     assert again.seconds == whole.seconds and np.array_equal(again.amplitude, whole.amplitude)
-    rows = [{"head": "phantom", "pose": 0, **compare_pose(head, bowl, pose, config, box=box, whole=whole)}
-            for box in config.boxes]
+    rows = compare_boxes(head, bowl, pose, config, whole, {"head": "phantom", "pose": 0})
     default, wide = rows
+    # the default box against the wide one (same lattice): the crop alone, focus within one voxel diagonal
+    assert "crop_rel_l2_brain" not in wide and np.isfinite(default["crop_rel_l2_brain"])
+    assert default["crop_focal_position_error_mm"] <= 2.0 * np.sqrt(3) + 1e-9
+    single = compare_pose(head, bowl, pose, config, whole=whole)  # the first box alone, as in the rows
+    assert single["focal_pressure_error"] == pytest.approx(default["focal_pressure_error"], abs=1e-6)
     assert default["beam_points"] < wide["beam_points"] < default["whole_points"]
     assert default["whole_s"] == wide["whole_s"] == whole.seconds  # one whole-head run for both boxes
     assert default["whole_cpu_s"] == again.cpu_seconds > 0 and default["beam_cpu_s"] > 0
@@ -75,6 +81,21 @@ def test_refined_peak_is_exact_for_a_quadratic_peak():
     value, at = refined_peak(amp, np.array(np.unravel_index(np.argmax(amp), amp.shape)))
     np.testing.assert_allclose(at, centre, atol=1e-12)
     assert value == pytest.approx(top, abs=1e-12)
+
+
+def test_boxes_of_one_pose_share_a_lattice():
+    """Boxes of different extents put the apex on a grid point with the same axes, so every point of the smaller
+    box is a point of the wider one (what makes the ``crop_*`` comparison exact)."""
+    bowl = BowlTransducer("ctx-like", 63.2, 64.0, 1.25e5, 6e4)
+    pose = Pose([63.6, -6.2, 59.1], [14.9, -13.8, 19.5])
+    small = BeamFrame.from_pose(pose, bowl, 3.0, BeamBox())
+    wide = BeamFrame.from_pose(pose, bowl, 3.0, BeamBox(20.0, 10.0, 50.0))
+    ijk = np.argwhere(np.ones(small.shape, bool)).astype(float)
+    at = wide.world_to_box(small.box_to_world(ijk))
+    np.testing.assert_allclose(at, np.round(at), atol=1e-9)
+    assert np.all(at >= 0) and np.all(at <= np.array(wide.shape) - 1)
+    order = list(widest_first((BeamBox(), BeamBox(20.0, 10.0, 50.0), BeamBox(0.0, 0.0, 0.0)), bowl, pose, 3.0))
+    assert order == [1, 0, 2]
 
 
 def test_config_checks_boxes_and_pose_indices():
