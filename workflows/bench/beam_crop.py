@@ -277,15 +277,17 @@ def _box_label(box: dict) -> str:
 
 
 def summarise(rows: list[dict]) -> list[dict]:
-    """Per box: medians and maxima of the absolute errors, the beam box's points and the whole/beam time ratio."""
+    """Per box: medians and maxima of the absolute errors, the beam box's points and the median whole/beam time
+    ratio (wall and CPU)."""
     out = []
     for label in dict.fromkeys(_box_label(r["box"]) for r in rows if "skipped" not in r):
         done = [r for r in rows if "skipped" not in r and _box_label(r["box"]) == label]
         stats = {"box": done[0]["box"], "box_shape": done[0]["box_shape"], "poses": len(done),
                  "beam_points": done[0]["beam_points"],
-                 "speedup": float(np.sum([r["whole_s"] for r in done]) / np.sum([r["beam_s"] for r in done])),
-                 "speedup_cpu": float(np.sum([r["whole_cpu_s"] for r in done])
-                                      / np.sum([r["beam_cpu_s"] for r in done]))}
+                 # per-pose ratios, medians: one pose run during a load spike does not set the number
+                 "speedup": float(np.median([r["whole_s"] / r["beam_s"] for r in done])),
+                 "speedup_cpu": float(np.nanmedian([r["whole_cpu_s"] / r["beam_cpu_s"] for r in done]))
+                 if any(np.isfinite(r["whole_cpu_s"]) for r in done) else float("nan")}
         for key in ("focal_pressure_error", "focal_position_error_mm", "focal_centroid_error_mm", "rel_l2_brain",
                     "rel_l2_box", "rel_l2_brain_round_trip", "focal_pressure_error_own_grid",
                     "focal_position_error_own_grid_mm", "focal_pressure_error_subvoxel",
