@@ -394,25 +394,68 @@ def gpu(
 def beam_crop(
     heads: Annotated[list[str] | None, typer.Option(help="Bundled heads (repeat) [default: cranium_ct, colin27_t1]")]
     = None,
-    poses: Annotated[int, typer.Option(min=1, help="Poses per head")] = 5,
+    poses: Annotated[int, typer.Option(min=1, help="Poses sampled per head")] = 5,
+    pose_index: Annotated[list[int] | None, typer.Option(help="Run only these of the sampled poses (repeat; 0-based) "
+                                                              "[default: all]")] = None,
     spacing: Annotated[float, typer.Option(help="Grid spacing of both simulations (mm)")] = 1.5,
+    frequency: Annotated[float | None, typer.Option(help="Driving frequency (Hz) [default: the bowl's]")] = None,
+    transducer: Annotated[str, typer.Option(help="Bowl preset")] = "neurofus-ctx250",
     lateral_margin: Annotated[float, typer.Option(help="Beam box: mm beyond the aperture radius")] = 10.0,
+    behind: Annotated[float, typer.Option(help="Beam box: mm of water behind the apex")] = 5.0,
     beyond_focus: Annotated[float, typer.Option(help="Beam box: mm past the geometric focus")] = 30.0,
+    box: Annotated[list[str] | None, typer.Option(help="Beam box LATERAL,BEHIND,BEYOND in mm (repeat to compare "
+                                                       "several boxes with one whole-head run per pose; replaces "
+                                                       "--lateral-margin/--behind/--beyond-focus)")] = None,
+    max_standoff: Annotated[float, typer.Option(help="Largest apex-scalp distance of the sampled poses (mm)")] = 15.0,
+    domain_crossings: Annotated[float, typer.Option(help="k-Wave run length of both simulations (domain-diagonal "
+                                                         "travel times)")] = 1.0,
+    beam_crossings: Annotated[float | None, typer.Option(help="k-Wave run length of the beam box if not "
+                                                       "--domain-crossings")] = None,
+    pml_size: Annotated[int, typer.Option(min=1, help="k-Wave PML thickness (points) of both simulations")] = 10,
+    whole_cache: Annotated[Path | None, typer.Option(help="Folder caching the whole-head fields (rerun with other "
+                                                          "boxes without simulating the whole head again)")] = None,
     out: Annotated[Path | None, _OUT] = None,
     as_json: Annotated[bool, _JSON] = False,
 ) -> None:
     """The cost of cropping to the beam frame: beam-box vs whole-head simulation of the same poses on real heads
-    (focal pressure and position, rel. L2 in the brain, times).
+    (focal pressure and position, -6 dB centroids, rel. L2 in the brain and the box, times), for one or more boxes.
 
     Example:
 
-      tfus bench beam-crop --poses 5 --spacing 1.5
+      tfus bench beam-crop --poses 5 --spacing 3 --frequency 125000 --box 10,5,30 --box 20,5,40
     """
+    from tfus.pipeline.beam import BeamBox
+    from tfus.pipeline.errors import TfusInputError
     from tfus.workflows.bench.beam_crop import BeamCropConfig, beam_crop_bench, render
 
     check_json_out(out)
+    boxes = (BeamBox(lateral_margin, behind, beyond_focus),)
+    if box:
+        if (lateral_margin, behind, beyond_focus) != (10.0, 5.0, 30.0):
+            raise TfusInputError("give the beam box either as --box or as --lateral-margin/--behind/--beyond-focus, "
+                                 "not both")
+        boxes = tuple(_parse_box(text) for text in box)
     config = BeamCropConfig(heads=tuple(heads) if heads else BeamCropConfig().heads, poses_per_head=poses,
-                            spacing_mm=spacing, lateral_margin_mm=lateral_margin, beyond_focus_mm=beyond_focus)
+                            pose_indices=tuple(pose_index) if pose_index else None, transducer=transducer,
+                            frequency_hz=frequency, spacing_mm=spacing, boxes=boxes, max_standoff_mm=max_standoff,
+                            pml_size=pml_size, domain_crossings=domain_crossings,
+                            beam_domain_crossings=beam_crossings,
+                            whole_cache=None if whole_cache is None else str(whole_cache))
     console = err_console()
     result = beam_crop_bench(config, progress=console.log)
     emit(result, out, as_json, lambda r: [render(r)])
+
+
+def _parse_box(text: str):
+    """``"LATERAL,BEHIND,BEYOND"`` (mm) -> :class:`tfus.pipeline.beam.BeamBox`."""
+    from tfus.pipeline.beam import BeamBox
+    from tfus.pipeline.errors import TfusInputError
+
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 3:
+        raise TfusInputError(f"--box {text!r}: give three numbers LATERAL,BEHIND,BEYOND in mm, e.g. 20,5,40")
+    return BeamBox(*values)
