@@ -40,7 +40,7 @@ def test_demo_predicts_with_the_shipped_model_verifies_trains_and_resumes(cli, s
             tiny_beam_store.parent / "dataset.yaml", "--poses", 2, "--epochs", 1, "--workers", 1]
     result = cli(*args)
     assert result.exit_code == 0, (result.exception, result.output, result.stderr)
-    record = json.loads((workdir / "demo.json").read_text())
+    record = json.loads((workdir / "demo.json").read_text(encoding="utf-8"))
 
     # the shipped model, on a head it did not train on (colin27 when built at setup, else the ITK T1)
     assert record["shipped_model"]["name"] == "tiny-model"
@@ -86,7 +86,7 @@ def test_demo_predicts_with_the_shipped_model_verifies_trains_and_resumes(cli, s
     assert (workdir / "train-run" / "best.pt").is_file()
     assert t["n_test_samples"] == 3 and np.isfinite(t["evaluation"]["rel_l2"]["median"])
 
-    text = (workdir / "report.md").read_text()
+    text = (workdir / "report.md").read_text(encoding="utf-8")
     for needle in ("## The shipped model", "## Head", "held out (not trained on)", "## Predictions with the shipped "
                    "model", "## Pose 1 against k-Wave", "water field alone", "figures/pose1_error.png",
                    "## Is it safe? (pose 1, predicted)", "## The training path (not the shipped model)",
@@ -98,12 +98,12 @@ def test_demo_predicts_with_the_shipped_model_verifies_trains_and_resumes(cli, s
     # a rerun resumes: the head, the k-Wave verification and the training run are reused
     again = cli(*args)
     assert again.exit_code == 0, (again.exception, again.output, again.stderr)
-    second = json.loads((workdir / "demo.json").read_text())
+    second = json.loads((workdir / "demo.json").read_text(encoding="utf-8"))
     assert second["head"]["reused"] is True and second["verification"]["reused"] is True
     assert second["verification"]["record"]["simulate_s"] == v["record"]["simulate_s"]
     assert second["training"]["train"]["resumed_from"] == 1 and second["training"]["train"]["epochs"] == 1
     assert [p["apex_mm"] for p in second["predictions"]] == [p["apex_mm"] for p in record["predictions"]]
-    assert "reused from the previous run" in (workdir / "report.md").read_text()
+    assert "reused from the previous run" in (workdir / "report.md").read_text(encoding="utf-8")
 
 
 def test_demo_without_a_shipped_model_is_one_line_and_writes_nothing(cli, user_error, tmp_path, monkeypatch):

@@ -24,8 +24,8 @@ GREEN, RED = (0x3C, 0x9A, 0x34), (0xC6, 0x2E, 0x25)
 
 
 def _chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([CHROMIUM, *FLAGS, *args], cwd=cwd, capture_output=True, text=True, timeout=240,
-                          check=False)
+    return subprocess.run([CHROMIUM, *FLAGS, *args], cwd=cwd, capture_output=True, text=True, encoding="utf-8",
+                          errors="replace", timeout=240, check=False)
 
 
 @pytest.fixture(scope="module")
