@@ -48,7 +48,7 @@ def predict(
 
     Examples:
 
-      tfus predict --transducer neurofus-ctx250 --head heads/colin --position -70 -20 45 --target -20 -20 40
+      tfus predict --transducer neurofus-ctx250 --head heads/colin --position -87.5 29.7 23.7 --target 0.7 -20.4 9.9
       --out field.nii.gz --verify --json
 
       tfus predict runs/demo --head heads/mni --position 95 -16 40 --target 0 -16 40 --out field.nii.gz --json
