@@ -29,10 +29,6 @@ from tfus.pipeline.transducers import BowlTransducer
 
 __all__ = ["ShippedModel", "models_dir", "ship_run", "shipped_model_for", "shipped_models", "verify_checksum"]
 
-GEOMETRY_TOL_MM = 0.5  #: radius of curvature / aperture match (mm)
-FREQUENCY_TOL_REL = 0.01  #: frequency match (relative)
-
-
 @dataclass(frozen=True)
 class ShippedModel:
     """One shipped model, as its ``model.yaml`` describes it.
@@ -63,10 +59,15 @@ class ShippedModel:
         return f"{self.name} ({self.transducer} at {self.frequency_hz / 1e3:g} kHz)"
 
     def covers(self, transducer: BowlTransducer) -> bool:
-        """Whether this model was trained for ``transducer``'s geometry and frequency."""
-        return (abs(transducer.radius_of_curvature_mm - self.radius_of_curvature_mm) <= GEOMETRY_TOL_MM
-                and abs(transducer.aperture_diameter_mm - self.aperture_diameter_mm) <= GEOMETRY_TOL_MM
-                and abs(transducer.frequency_hz - self.frequency_hz) <= FREQUENCY_TOL_REL * self.frequency_hz)
+        """Whether this model was trained for ``transducer``'s geometry and frequency (the tolerances with which a
+        checkpoint accepts a transducer, :meth:`~tfus.surrogates.trained.TrainedData.check_transducer`)."""
+        from tfus.surrogates.trained import FREQUENCY_TOL_REL, GEOMETRY_TOL_MM, GEOMETRY_TOL_REL, close
+
+        return (close(transducer.radius_of_curvature_mm, self.radius_of_curvature_mm, GEOMETRY_TOL_REL,
+                      GEOMETRY_TOL_MM)
+                and close(transducer.aperture_diameter_mm, self.aperture_diameter_mm, GEOMETRY_TOL_REL,
+                          GEOMETRY_TOL_MM)
+                and close(transducer.frequency_hz, self.frequency_hz, FREQUENCY_TOL_REL))
 
 
 def _read(folder: Path) -> ShippedModel:

@@ -31,14 +31,15 @@ from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import bowl_from_record
 from tfus.pipeline.transducers import BowlTransducer
 
-__all__ = ["FREQUENCY_TOL_REL", "GEOMETRY_TOL_MM", "GEOMETRY_TOL_REL", "TrainedData"]
+__all__ = ["FREQUENCY_TOL_REL", "GEOMETRY_TOL_MM", "GEOMETRY_TOL_REL", "TrainedData", "close"]
 
 GEOMETRY_TOL_MM = 0.5  #: radius / aperture may differ by max(this, GEOMETRY_TOL_REL * value)
 GEOMETRY_TOL_REL = 0.01
 FREQUENCY_TOL_REL = 0.01  #: relative frequency tolerance
 
 
-def _close(a: float, b: float, rel: float, absolute: float = 0.0) -> bool:
+def close(a: float, b: float, rel: float, absolute: float = 0.0) -> bool:
+    """``|a - b| <= max(absolute, rel |b|)``: the one tolerance test of trained vs requested values."""
     return abs(a - b) <= max(absolute, rel * abs(b))
 
 
@@ -107,11 +108,11 @@ class TrainedData:
         for what, mine, theirs in (("radius of curvature", transducer.radius_of_curvature_mm,
                                     ref.radius_of_curvature_mm),
                                    ("aperture", transducer.aperture_diameter_mm, ref.aperture_diameter_mm)):
-            if not _close(mine, theirs, GEOMETRY_TOL_REL, GEOMETRY_TOL_MM):
+            if not close(mine, theirs, GEOMETRY_TOL_REL, GEOMETRY_TOL_MM):
                 raise TfusInputError(f"transducer {transducer.name} has a {what} of {mine:g} mm, the model was trained "
                                      f"with {theirs:g} mm ({ref.name}); use that transducer or a model trained for "
                                      "this one")
-        if not _close(transducer.frequency_hz, self.frequency_hz, FREQUENCY_TOL_REL):
+        if not close(transducer.frequency_hz, self.frequency_hz, FREQUENCY_TOL_REL):
             raise TfusInputError(f"transducer {transducer.name} runs at {transducer.frequency_hz / 1e3:g} kHz, the "
                                  f"model was trained at {self.frequency_hz / 1e3:g} kHz; pass --frequency "
                                  f"{self.frequency_hz:g} or use a model trained at that frequency")

@@ -43,9 +43,3 @@ def tiny_beam_run(tiny_beam_store, tmp_path_factory):
         torch.set_num_threads(threads)
     return out
 
-
-def ship_model(run, folder, transducer) -> None:
-    """Lay out ``folder`` as a shipped model (:func:`tfus.surrogates.shipped.ship_run`)."""
-    from tfus.surrogates.shipped import ship_run
-
-    ship_run(run, folder, transducer.name)

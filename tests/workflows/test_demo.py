@@ -11,9 +11,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from tests.helpers.beam_fixtures import ship_model
 from tfus.pipeline.resources import bundled_heads
 from tfus.pipeline.store import open_store, read_transducer
+from tfus.surrogates.shipped import ship_run
 from tfus.workflows.demo import HELD_OUT_HEADS, choose_head, same_head
 
 
@@ -21,7 +21,7 @@ from tfus.workflows.demo import HELD_OUT_HEADS, choose_head, same_head
 def shipped_tiny(tiny_beam_store, tiny_beam_run, tmp_path, monkeypatch):
     """The tiny beam model shipped for the tiny bowl in a private models folder; the bowl's YAML."""
     bowl = read_transducer(open_store(tiny_beam_store))
-    ship_model(tiny_beam_run, tmp_path / "models" / "tiny-model", bowl)
+    ship_run(tiny_beam_run, tmp_path / "models" / "tiny-model", bowl.name)
     monkeypatch.setenv("TFUS_MODELS_DIR", str(tmp_path / "models"))
     return tiny_beam_store.parent / "tiny-bowl.yaml"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers.beam_fixtures import TINY_BEAM_BOX, ship_model
+from tests.helpers.beam_fixtures import TINY_BEAM_BOX
 from tfus.pipeline.beam import BeamBox, BeamFrame
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import open_store, read_transducer
@@ -18,7 +18,7 @@ from tfus.surrogates.data.dataset import StoreFieldDataset
 from tfus.surrogates.inference import Predictor
 from tfus.surrogates.metrics import sample_metrics
 from tfus.surrogates.normalization import Normalization
-from tfus.surrogates.shipped import shipped_model_for, shipped_models
+from tfus.surrogates.shipped import ship_run, shipped_model_for, shipped_models
 from tfus.surrogates.training.config import TrainConfig
 from tfus.surrogates.training.run import train
 
@@ -104,7 +104,7 @@ def test_checkpoint_carries_the_prior_and_predicts_in_the_box(tiny_beam_store, t
 
 def test_shipped_model_lookup_and_bad_files(tiny_beam_store, tiny_beam_run, tmp_path):
     bowl = read_transducer(open_store(tiny_beam_store))
-    ship_model(tiny_beam_run, tmp_path / "tiny-model", bowl)
+    ship_run(tiny_beam_run, tmp_path / "tiny-model", bowl.name)
     assert [m.name for m in shipped_models(tmp_path)] == ["tiny-model"]
     assert shipped_model_for(bowl, tmp_path).checkpoint == tmp_path / "tiny-model" / "model.pt"
     from dataclasses import replace

@@ -10,8 +10,8 @@ import json
 import numpy as np
 import yaml
 
-from tests.helpers.beam_fixtures import ship_model
 from tfus.pipeline.store import open_store, read_transducer
+from tfus.surrogates.shipped import ship_run
 
 
 def test_predict_without_run_uses_the_shipped_model_and_verifies(tiny_beam_store, tiny_beam_run, tmp_path, cli,
@@ -20,7 +20,7 @@ def test_predict_without_run_uses_the_shipped_model_and_verifies(tiny_beam_store
     group = open_store(tiny_beam_store)
     bowl = read_transducer(group)
     models = tmp_path / "models"
-    ship_model(tiny_beam_run, models / "tiny-model", bowl)
+    ship_run(tiny_beam_run, models / "tiny-model", bowl.name)
     bowl_file = tmp_path / "bowl.yaml"
     bowl_file.write_text(yaml.safe_dump(bowl.to_dict()), encoding="utf-8")
     monkeypatch.setenv("TFUS_MODELS_DIR", str(models))
