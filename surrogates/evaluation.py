@@ -36,7 +36,7 @@ import numpy as np
 
 from tfus.pipeline.errors import TfusInputError
 
-__all__ = ["METRICS", "evaluate", "evaluate_water_prior", "mean_transmission"]
+__all__ = ["METRICS", "evaluate", "evaluate_prior", "mean_transmission"]
 
 #: JSON key -> (key of :func:`tfus.surrogates.metrics.sample_metrics`, unit)
 METRICS = {
@@ -148,35 +148,49 @@ def evaluate(run: str | Path, store: str | Path, split: str = "test", device: st
             "model": predictor.describe(), "per_sample": records}
 
 
-def evaluate_water_prior(store: str | Path, split: str = "test", scale: float = 1.0) -> dict:
+def evaluate_prior(store: str | Path, split: str = "test", scale: float = 1.0,
+                         prior: str = "water") -> dict:
     """The honest baseline of a beam-frame model, its physics prior alone, on ``split``: every sample's field
-    "predicted" as the bowl's water field in the box (:func:`~tfus.surrogates.data.prior.beam_water_amplitude`),
-    times ``scale`` (1: the water field itself; a mean skull transmission fitted on the training split gives the
-    prior its best single amplitude). Same metrics and summary keys as :func:`evaluate`.
+    "predicted" as the prior. ``prior="water"``: the bowl's water field in the box
+    (:func:`~tfus.surrogates.data.prior.beam_water_amplitude`); ``"angular-spectrum"``: the bowl marched through the
+    sample's own head (:func:`~tfus.surrogates.data.prior.beam_angular_amplitude`). Times ``scale`` (1: the prior
+    itself; a mean skull transmission fitted on the training split gives the water prior its best single amplitude).
+    Same metrics and summary keys as :func:`evaluate`, plus ``prior_seconds`` (median time of one prior).
 
     Example:
-        >>> evaluate_water_prior("beam-ctx250.zarr")["focal_error_mm"]["median"]   # doctest: +SKIP
+        >>> evaluate_prior("beam-ctx250.zarr")["focal_error_mm"]["median"]   # doctest: +SKIP
         3.0
     """
+    import time
+
+    from tfus.pipeline.beam import CANONICAL_POSE, BeamBox, BeamFrame
     from tfus.pipeline.head.labels import Label
-    from tfus.pipeline.store import SampleStore, open_store
-    from tfus.surrogates.data.prior import beam_water_amplitude
+    from tfus.pipeline.store import SampleStore, open_store, read_transducer, store_spec
+    from tfus.surrogates.data.prior import BEAM_PRIORS, beam_angular_amplitude, beam_water_amplitude
     from tfus.surrogates.metrics import aggregate, sample_metrics
 
+    if prior not in BEAM_PRIORS:
+        raise TfusInputError(f"unknown beam prior {prior!r}; use one of {', '.join(BEAM_PRIORS)}")
     group = open_store(store)
-    water = beam_water_amplitude(group) * float(scale)
+    water = beam_water_amplitude(group) * float(scale) if prior == "water" else None
+    spec, bowl = store_spec(group), read_transducer(group)
+    apex_k = float(BeamFrame.from_pose(CANONICAL_POSE, bowl, spec.spacing_mm, BeamBox(**dict(spec.box))).apex_index[2])
     samples = SampleStore(store, split)
     names = list(group.attrs.get("head_names", []))
-    records = []
+    records, seconds = [], []
     for i in range(len(samples)):
         item = samples[i]
-        m = sample_metrics(water, np.asarray(item["pressure"]), affine=item["affine"],
+        t0 = time.perf_counter()
+        field = water if water is not None else float(scale) * beam_angular_amplitude(
+            item["hu"], item["labels"], bowl, spec.spacing_mm, apex_k, spec.hu_mapping)
+        seconds.append(time.perf_counter() - t0)
+        m = sample_metrics(field, np.asarray(item["pressure"]), affine=item["affine"],
                            mask=np.asarray(item["labels"]) == Label.BRAIN)
         records.append({"index": int(item["index"]), "head": names[item["head_index"]],
                         **{key: m[src] for key, (src, _) in METRICS.items() if src in m}})
     keys = [k for k in METRICS if k != "predict_seconds"]
     return {**aggregate(records, names=keys), "split": split, "n_samples": len(records), "scale": float(scale),
-            "per_sample": records}
+            "prior": prior, "prior_seconds": float(np.median(seconds)) if seconds else None, "per_sample": records}
 
 
 def mean_transmission(store: str | Path, split: str = "train") -> float:

@@ -133,7 +133,10 @@ class Predictor:
         self.free_field = bool(getattr(cfg, "free_field_prior", False))
         self.beam = self.data.raw.get("frame") == "beam"
         self.prior = None if prior is None else np.asarray(prior, np.float32)
-        if self.beam and self.free_field and (self.prior is None or self.prior.shape != self.data.grid_shape):
+        self.beam_prior = str(getattr(cfg, "beam_prior", "water"))
+        self.angular = self.beam and self.free_field and self.beam_prior == "angular-spectrum"
+        if self.beam and self.free_field and not self.angular and (self.prior is None
+                                                                    or self.prior.shape != self.data.grid_shape):
             raise TfusInputError(f"this beam-frame {name} model's checkpoint lacks the water field of its box (its "
                                  "prior); the file is damaged or from an older tfus, re-train it")
         self.normalization = normalization
@@ -168,14 +171,18 @@ class Predictor:
         return self.data.transducer()
 
     # -- inference -------------------------------------------------------------------------------------------------
-    def predict(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose) -> np.ndarray:
-        """Pressure amplitude (Pa, float32) on the grid of ``hu`` / ``affine`` for ``transducer`` at ``pose``."""
-        return self.predict_detailed(hu, affine, transducer, pose).pressure
+    def predict(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
+                labels: np.ndarray | None = None) -> np.ndarray:
+        """Pressure amplitude (Pa, float32) on the grid of ``hu`` / ``affine`` for ``transducer`` at ``pose``
+        (``labels``: the head's tissue labels, see :meth:`predict_detailed`)."""
+        return self.predict_detailed(hu, affine, transducer, pose, labels=labels).pressure
 
     def predict_detailed(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
-                         snapshot_times: Sequence[float] | None = None) -> Prediction:
+                         snapshot_times: Sequence[float] | None = None,
+                         labels: np.ndarray | None = None) -> Prediction:
         """:meth:`predict` with timing and how the grid was handled (``snapshot_times``: time-resolved models only,
-        default the trained ones)."""
+        default the trained ones; ``labels``: the head's tissue labels, which a beam-frame model with the
+        angular-spectrum prior needs)."""
         from tfus.pipeline.engines.problem import head_on_grid
         from tfus.pipeline.head.model import HeadModel
         from tfus.pipeline.io import resample_to
@@ -189,7 +196,7 @@ class Predictor:
         if not np.isfinite(hu).all():
             raise TfusInputError("the HU volume has non-finite values; fix the head model")
         if self.beam:
-            return self._predict_beam(hu, affine, transducer, pose, t0)
+            return self._predict_beam(hu, affine, transducer, pose, t0, labels)
         spacings = np.linalg.norm(affine[:3, :3], axis=0)
         if np.ptp(spacings) > SPACING_TOL_REL * spacings.mean():
             raise TfusInputError(f"the head grid is anisotropic ({np.round(spacings, 4).tolist()} mm); rebuild the "
@@ -234,16 +241,25 @@ class Predictor:
         return frame
 
     def _predict_beam(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
-                      t0: float) -> Prediction:
+                      t0: float, labels: np.ndarray | None = None) -> Prediction:
         """Head -> the pose's beam box -> the network -> back onto the head grid (zero outside the box)."""
         from tfus.pipeline.beam import AIR_HU, MAX_OUTSIDE_MM, check_box_in_image, from_box, to_box
         from tfus.surrogates.data.inputs import model_inputs
+        from tfus.surrogates.data.prior import beam_angular_amplitude
 
         frame = self.beam_frame(pose, transducer)
         check_box_in_image(frame, hu.shape, affine, MAX_OUTSIDE_MM)
         box_hu = to_box(hu, affine, frame, fill=AIR_HU).astype(np.float32)
+        prior = self.prior
+        if self.angular:
+            if labels is None or np.shape(labels) != hu.shape:
+                raise TfusInputError(f"this {self.name} model's prior (the angular spectrum through the skull) needs "
+                                     "the head's tissue labels; predict on a head model (`tfus head build`)")
+            box_labels = to_box(np.asarray(labels), affine, frame, nearest=True).astype(np.uint8)
+            prior = beam_angular_amplitude(box_hu, box_labels, transducer, frame.spacing_mm,
+                                           float(frame.apex_index[2]), self.data.hu_mapping)
         inputs = model_inputs(box_hu, np.asarray(frame.affine, float), transducer, pose, self.normalization,
-                              self.data.n_points, self.free_field, prior=self.prior)
+                              self.data.n_points, self.free_field, prior=prior)
         box_pressure, _ = self._run(inputs.ct, inputs.points)
         scale = self.data.amplitude_scale(transducer)
         box_pressure = (np.maximum(box_pressure, 0.0) * scale).astype(np.float32)
@@ -274,8 +290,9 @@ class Predictor:
         return np.asarray(item["pressure"])
 
     def sample_options(self, item: Mapping) -> dict:
-        """Extra :meth:`predict_detailed` arguments to reproduce store sample ``item`` (none for amplitude maps)."""
-        return {}
+        """Extra :meth:`predict_detailed` arguments to reproduce store sample ``item`` (amplitude maps: the labels,
+        which the angular-spectrum prior needs)."""
+        return {"labels": np.asarray(item["labels"])} if self.angular else {}
 
     def extra_metrics(self, pred: Prediction, item: Mapping) -> dict[str, float]:
         """Model-specific metrics of a prediction of ``item`` (JSON key -> value; none for amplitude maps)."""
@@ -396,7 +413,7 @@ def predict_field(run: str | Path | Predictor | None, head: str | Path, pose: Po
     predictor.check_transducer(bowl)
     model = HeadModel.load(head)
     check_pose_outside_head(model, bowl, pose)
-    pred = predictor.predict_detailed(model.hu, model.affine, bowl, pose)
+    pred = predictor.predict_detailed(model.hu, model.affine, bowl, pose, labels=model.labels)
     mapping = predictor.data.hu_mapping if predictor.data.hu_mapping in list_mappings() else "itrusst"
     medium = medium_from_head(model, mapping)
     field = SteadyStateField(pred.pressure, np.zeros_like(pred.pressure), model.affine, bowl.frequency_hz,

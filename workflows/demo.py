@@ -458,7 +458,7 @@ def _read_json(path: Path) -> dict | None:
 def _training_path(config: DemoConfig, workdir: Path, say, sample_bar) -> dict:
     """A tiny beam store (``tfus generate``), a short ``tfus train`` on it and ``tfus evaluate`` on its held-out
     head, beside the water field alone: the training path, not the shipped model."""
-    from tfus.surrogates.evaluation import evaluate, evaluate_water_prior
+    from tfus.surrogates.evaluation import evaluate, evaluate_prior
     from tfus.workflows.generate import load_config
 
     cfg = load_config(config.dataset)
@@ -474,7 +474,7 @@ def _training_path(config: DemoConfig, workdir: Path, say, sample_bar) -> dict:
     train_s = time.perf_counter() - t0
     say("training path: evaluating on the store's held-out head(s)")
     evaluation = evaluate(run_dir, store, split="test", device=_device(config.device))
-    water = evaluate_water_prior(store, split="test")
+    water = evaluate_prior(store, split="test")
     keep = ("rel_l2", "focal_error_mm", "peak_error", "focal_dice")
     return {"dataset": cfg.name, "store": store, "run": run_dir, "generate": summary,
             "grid": {"spacing_mm": cfg.grid.spacing_mm, "frequency_hz": cfg.simulation.frequency_hz,

@@ -40,7 +40,7 @@ from tfus.pipeline.transducers import Pose
 from tfus.surrogates.data.augment import BOX_SYMMETRIES, box_symmetry, mirror_pose, mirror_volume
 from tfus.surrogates.data.describe import fit_normalization
 from tfus.surrogates.data.inputs import model_inputs
-from tfus.surrogates.data.prior import beam_water_amplitude
+from tfus.surrogates.data.prior import BEAM_PRIORS, beam_angular_amplitude, beam_water_amplitude
 from tfus.surrogates.normalization import Normalization
 
 __all__ = ["StoreFieldDataset"]
@@ -59,6 +59,8 @@ class StoreFieldDataset(Dataset):
         seed: seed of the augmentation draws.
         return_pressure: include the field in Pa (``pressure``) for metrics.
         free_field: append the free-field prior channel to ``ct`` (models with ``free_field_prior``).
+        beam_prior: in a beam-frame store, which prior (``water`` or ``angular-spectrum``: the model's
+            ``beam_prior``, :data:`~tfus.surrogates.data.prior.BEAM_PRIORS`).
 
     Items (torch tensors): ``ct`` (1, X, Y, Z) float32, ``points`` (N, 3) float32, ``target`` (1, X, Y, Z) float32,
     ``log_peak`` () float32, ``peak_pa`` () float32, ``pressure`` (1, X, Y, Z) float32 Pa, ``affine`` (4, 4)
@@ -69,7 +71,8 @@ class StoreFieldDataset(Dataset):
     """
 
     def __init__(self, store: str | Path, split: str, n_points: int, normalization: Normalization,
-                 augment: bool = False, seed: int = 0, return_pressure: bool = True, free_field: bool = False) -> None:
+                 augment: bool = False, seed: int = 0, return_pressure: bool = True, free_field: bool = False,
+                 beam_prior: str = "water") -> None:
         self.path = Path(store)
         self.split = str(split)
         self.n_points = int(n_points)
@@ -79,6 +82,9 @@ class StoreFieldDataset(Dataset):
         self.return_pressure = bool(return_pressure)
         self.free_field = bool(free_field)
         self.epoch = 0
+        self.beam_prior = str(beam_prior)
+        if self.beam_prior not in BEAM_PRIORS:
+            raise TfusInputError(f"unknown beam prior {beam_prior!r}; use one of {', '.join(BEAM_PRIORS)}")
         if self.split not in SPLIT_NAMES:
             raise TfusInputError(f"unknown split {split!r}; use one of {', '.join(SPLIT_NAMES)}")
         if self.n_points < 1:
@@ -101,7 +107,9 @@ class StoreFieldDataset(Dataset):
         self.transducer = read_transducer(group)  # at the simulated frequency
         self.beam = self.spec.frame == "beam"
         self.square_box = self.beam and self.spec.field_shape[0] == self.spec.field_shape[1]
-        self.water = beam_water_amplitude(group) if (self.beam and self.free_field) else None
+        self.angular = self.beam and self.free_field and self.beam_prior == "angular-spectrum"
+        self.water = beam_water_amplitude(group) if (self.beam and self.free_field and not self.angular) else None
+        self._angular_cache: dict[int, np.ndarray] = {}
         self._group: zarr.Group | None = group
         self._pid = os.getpid()
 
@@ -140,8 +148,24 @@ class StoreFieldDataset(Dataset):
         return int(rng.random() < 0.5)
 
     def prior_amplitude(self) -> np.ndarray | None:
-        """The water field (Pa) of a beam-frame store's prior (None: none, or the per-pose Rayleigh prior)."""
+        """The water field (Pa) of a beam-frame store's prior (None: none, or a per-pose prior: the Rayleigh free
+        field, or the angular spectrum through each sample's skull)."""
         return self.water
+
+    def angular_prior(self, s: int) -> np.ndarray:
+        """The angular-spectrum prior (Pa) of store sample ``s`` in its box, before augmentation (cached: the march
+        costs ~0.1 s, an epoch reads every sample again)."""
+        cached = self._angular_cache.get(s)
+        if cached is None:
+            from tfus.pipeline.beam import CANONICAL_POSE, BeamBox, BeamFrame
+
+            frame = BeamFrame.from_pose(CANONICAL_POSE, self.transducer, self.spec.spacing_mm,
+                                        BeamBox(**dict(self.spec.box)))
+            cached = beam_angular_amplitude(self.group["box_hu"][s], self.group["box_labels"][s], self.transducer,
+                                            self.spec.spacing_mm, float(frame.apex_index[2]), self.spec.hu_mapping)
+            cached.setflags(write=False)
+            self._angular_cache[s] = cached
+        return cached
 
     def pose(self, i: int) -> Pose:
         """The stored (not augmented) pose of item ``i``."""
@@ -177,8 +201,9 @@ class StoreFieldDataset(Dataset):
         """The item of store sample ``s`` from its (augmented by ``k``, :meth:`symmetry`) head and pose. Subclasses
         with other targets override this; the split, lazy reading and augmentation stay in this class."""
         pressure = self._transform(np.asarray(self.group["pressure"][s], np.float32), k)
+        prior = self._transform(self.angular_prior(s), k) if self.angular else self.water
         x = model_inputs(hu, affine, self.transducer, pose, self.normalization, self.n_points, self.free_field,
-                         prior=self.water)
+                         prior=prior)
         if not np.isfinite(pressure).all():
             raise TfusInputError(f"sample {s} of {self.path} is complete but its pressure is not finite (a missing "
                                  "or damaged chunk); re-generate that sample or the store")

@@ -41,7 +41,11 @@ from tfus.pipeline.transducers.pose import orthonormal_frame
 from tfus.pipeline.validation.rayleigh import bowl_quadrature
 from tfus.surrogates.normalization import Normalization
 
-__all__ = ["axisymmetric_table", "beam_water_amplitude", "free_field_amplitude", "free_field_prior"]
+__all__ = ["BEAM_PRIORS", "axisymmetric_table", "beam_angular_amplitude", "beam_water_amplitude",
+           "free_field_amplitude", "free_field_prior"]
+
+#: the priors a beam-frame model can be shown (``beam_prior`` in its config)
+BEAM_PRIORS = ("water", "angular-spectrum")
 
 WATER_SOUND_SPEED = 1500.0
 
@@ -186,3 +190,24 @@ def beam_water_amplitude(group) -> np.ndarray:
         raise TfusInputError(f"the water field has shape {field.shape}, the store's boxes {tuple(spec.field_shape)}; "
                              "the store was made with other box settings than it records; regenerate it")
     return field
+
+
+def beam_angular_amplitude(hu: np.ndarray, labels: np.ndarray | None, transducer: BowlTransducer, spacing_mm: float,
+                           apex_k: float, mapping: str) -> np.ndarray:
+    """The per-pose prior of a beam-frame model with ``beam_prior: angular-spectrum``: the bowl's amplitude (Pa)
+    through this box's head by the hybrid angular spectrum (:func:`tfus.pipeline.beam.angular.beam_angular_spectrum`),
+    with the acoustic properties of the mapping the training fields were simulated with (~0.1 s for 57 x 57 x 68).
+
+    Args:
+        hu: the box's HU.
+        labels: the box's tissue labels (the ``itrusst`` mapping needs them).
+        transducer: the bowl at its driving frequency.
+        spacing_mm: the box spacing.
+        apex_k: the apex's box index along the axis.
+        mapping: the HU mapping (:func:`tfus.pipeline.acoustics.map_properties`).
+    """
+    from tfus.pipeline.acoustics.registry import map_properties
+    from tfus.pipeline.beam.angular import beam_angular_spectrum
+
+    props = map_properties(np.asarray(hu, np.float32), None if labels is None else np.asarray(labels), mapping)
+    return beam_angular_spectrum(transducer, tuple(np.shape(hu)), spacing_mm, apex_k, props)

@@ -81,12 +81,13 @@ class ModelAdapter:
     @classmethod
     def dataset(cls, store, split: str, n_points: int, normalization: Normalization, *, augment: bool = False,
                 seed: int = 0, return_pressure: bool = True, free_field: bool = False,
-                slab: int | None = None) -> StoreFieldDataset:
-        """The dataset of ``split`` that feeds this kind of model (``slab``: z-slabs, time-resolved models only)."""
+                slab: int | None = None, beam_prior: str = "water") -> StoreFieldDataset:
+        """The dataset of ``split`` that feeds this kind of model (``slab``: z-slabs, time-resolved models only;
+        ``beam_prior``: the prior of a beam-frame model, its config's ``beam_prior``)."""
         if slab is not None:
             raise TfusInputError("z-slab training (stage: 2d+t) needs a time-resolved model; use model sep4d")
         return StoreFieldDataset(store, split, n_points, normalization, augment=augment, seed=seed,
-                                 return_pressure=return_pressure, free_field=free_field)
+                                 return_pressure=return_pressure, free_field=free_field, beam_prior=beam_prior)
 
 
 def adapter_class(name: str) -> type[ModelAdapter]:

@@ -126,15 +126,16 @@ def _train(store: Path, out: Path, config: TrainConfig | None, epochs: int | Non
             model, model_cfg = _build_model(cfg)
         n_points = int(cfg.n_points or model_cfg.get("n_points") or 2048)
         free_field = bool(model_cfg.get("free_field_prior", False))
+        beam_prior = str(model_cfg.get("beam_prior", "water"))
         make_dataset = adapter_class(cfg.model_name).dataset
         train_ds = make_dataset(store, cfg.train_split, n_points, Normalization(), augment=cfg.augment,
                                 seed=cfg.seed, return_pressure=False, free_field=free_field,
-                                slab=cfg.slab if cfg.stage == "2d+t" else None)
+                                slab=cfg.slab if cfg.stage == "2d+t" else None, beam_prior=beam_prior)
         if cfg.max_train_samples is not None:
             train_ds.limit(cfg.max_train_samples, cfg.seed)
         norm = Normalization(**ckpt["normalization"]) if ckpt is not None else train_ds.fit_normalization()
         train_ds.normalization = norm
-        val_ds = _val_dataset(store, cfg, n_points, norm, say, free_field)
+        val_ds = _val_dataset(store, cfg, n_points, norm, say, free_field, beam_prior)
         data = {**data_description(store, n_points, len(train_ds)), **train_ds.data_entry()}
         if ckpt is not None:
             check_same_data(ckpt["data"], data, str(out))
@@ -195,7 +196,8 @@ def _load_weights(model: torch.nn.Module, ckpt: dict, out: Path) -> None:
 
 
 def _val_dataset(store: Path, cfg: TrainConfig, n_points: int, norm: Normalization,
-                 say: Callable[[str], None], free_field: bool = False) -> StoreFieldDataset | None:
+                 say: Callable[[str], None], free_field: bool = False,
+                 beam_prior: str = "water") -> StoreFieldDataset | None:
     if cfg.val_split is None:
         return None
     group = open_store(store)
@@ -203,7 +205,8 @@ def _val_dataset(store: Path, cfg: TrainConfig, n_points: int, norm: Normalizati
         say(f"no complete {cfg.val_split} samples in {store}: no validation, best.pt follows the training loss")
         return None
     return adapter_class(cfg.model_name).dataset(store, cfg.val_split, n_points, norm, augment=False, seed=cfg.seed,
-                                                 return_pressure=cfg.val_metrics, free_field=free_field)
+                                                 return_pressure=cfg.val_metrics, free_field=free_field,
+                                                 beam_prior=beam_prior)
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ class Sep4dAdapter(ModelAdapter):
     @classmethod
     def dataset(cls, store, split: str, n_points: int, normalization: Normalization, *, augment: bool = False,
                 seed: int = 0, return_pressure: bool = True, free_field: bool = False,
-                slab: int | None = None) -> StoreSnapshotDataset:
+                slab: int | None = None, beam_prior: str = "water") -> StoreSnapshotDataset:
         if free_field:
             raise TfusInputError("the free-field prior channel is a DeepTFUS input; sep4d has its own wave inputs")
         return StoreSnapshotDataset(store, split, n_points, normalization, augment=augment, seed=seed,

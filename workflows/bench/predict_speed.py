@@ -132,10 +132,10 @@ def run_predict_bench(cfg: PredictBenchConfig, say: Callable[[str], None] = prin
 
     say(f"predicting ({cfg.warmup} warm-up + {cfg.repeats} timed calls, {cfg.device}) ...")
     for _ in range(cfg.warmup):
-        predictor.predict(head.hu, head.affine, bowl, pose)
+        predictor.predict(head.hu, head.affine, bowl, pose, labels=head.labels)
     times, last = [], None
     for _ in range(cfg.repeats):
-        last = predictor.predict_detailed(head.hu, head.affine, bowl, pose)
+        last = predictor.predict_detailed(head.hu, head.affine, bowl, pose, labels=head.labels)
         times.append(last.seconds)
     t_pred = statistics.median(times)
     trained = cfg.run is not None

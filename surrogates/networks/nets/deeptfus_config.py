@@ -48,6 +48,10 @@ class DeepTFUSConfig(BaseModel):
         free_field_prior: one more input channel, the bowl's free field in water at the pose
             (:mod:`tfus.surrogates.data.prior`; prepared by ``model_inputs``): the network learns what the head does
             to a beam it is shown, instead of discovering the beam from the surface points.
+        beam_prior: which prior a beam-frame model is shown: ``water`` (the box's exact k-Wave water field, one per
+            store) or ``angular-spectrum`` (the bowl marched through this sample's skull by the hybrid angular
+            spectrum, :mod:`tfus.pipeline.beam.angular`: per pose, ~0.1 s, needs the tissue labels). Whole-head models
+            ignore it (their prior is the Rayleigh free field).
         prior_residual: with the prior, the network predicts a correction added to it, and its output layer starts
             at zero, so an untrained model already predicts the free field (a residual on the physics).
         embed_dim: width of the transducer tokens and embedding ``z_T``.
@@ -84,6 +88,7 @@ class DeepTFUSConfig(BaseModel):
     act: str = "leakyrelu"
     coord_channels: bool = True
     free_field_prior: bool = False
+    beam_prior: Literal["water", "angular-spectrum"] = "water"
     prior_residual: bool = True
     embed_dim: int = Field(64, ge=1)
     fourier_features: bool = True
@@ -170,6 +175,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     # axis, so no transducer conditioning; the exact k-Wave water field of the box as the residual prior
     "beam": {"width": 8, "depth": 3, "dynamic_conv": False, "cross_attention": False, "film": False,
              "free_field_prior": True, "n_points": 64, "scale_hidden": 32},
+    # the same network on a better prior: the bowl's field through this pose's skull by the angular spectrum
+    "beam-has": {"width": 8, "depth": 3, "dynamic_conv": False, "cross_attention": False, "film": False,
+                 "free_field_prior": True, "beam_prior": "angular-spectrum", "n_points": 64, "scale_hidden": 32},
     "large": {"width": 32, "depth": 4, "max_width": 320, "embed_dim": 128, "n_frequencies": 64,
               "fourier_scale": 16.0, "n_tokens": 16, "n_heads": 8, "attention_head_dim": 32, "scale_hidden": 128,
               "n_points": 4096},

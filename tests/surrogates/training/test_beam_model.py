@@ -147,3 +147,100 @@ def test_a_box_far_outside_the_head_image_is_a_one_line_error(tiny_beam_store, t
     far = affine[:3, 3] - 200.0  # 200 mm beyond the image corner, aimed away from the head
     with pytest.raises(TfusInputError, match="leaves the head image"):
         predictor.predict_detailed(hu, affine, bowl, Pose(far, far - 10.0))
+
+
+def test_angular_prior_is_the_march_through_each_samples_head(tiny_beam_store):
+    from tfus.pipeline.beam import CANONICAL_POSE
+    from tfus.surrogates.data.prior import beam_angular_amplitude
+
+    plain = StoreFieldDataset(tiny_beam_store, "train", 16, Normalization(), free_field=True,
+                              beam_prior="angular-spectrum")
+    assert plain.water is None and plain.prior_amplitude() is None  # per pose: nothing to ship in the checkpoint
+    group = open_store(tiny_beam_store)
+    frame = BeamFrame.from_pose(CANONICAL_POSE, plain.transducer, 3.0, BeamBox(**TINY_BEAM_BOX))
+    priors = []
+    for i in range(2):
+        s = int(plain.indices[i])
+        amp = beam_angular_amplitude(group["box_hu"][s], group["box_labels"][s], plain.transducer, 3.0,
+                                     float(frame.apex_index[2]), plain.spec.hu_mapping)
+        expected, _ = Normalization().field(amp)
+        np.testing.assert_allclose(plain[i]["ct"][1].numpy(), expected, atol=1e-6)
+        priors.append(amp)
+    assert not np.allclose(priors[0], priors[1])  # each pose's own skull, unlike the water prior
+    aug = StoreFieldDataset(tiny_beam_store, "train", 16, Normalization(), augment=True, seed=3, free_field=True,
+                            beam_prior="angular-spectrum")
+    for epoch in range(6):
+        aug.set_epoch(epoch)
+        k = aug.symmetry(0)
+        np.testing.assert_array_equal(aug[0]["ct"][1].numpy(), box_symmetry(plain[0]["ct"][1].numpy(), k))
+    with pytest.raises(TfusInputError, match="unknown beam prior"):
+        StoreFieldDataset(tiny_beam_store, "train", 16, Normalization(), free_field=True, beam_prior="ray")
+
+
+def test_angular_prior_model_overfits_and_predicts_with_labels(tiny_beam_store, tmp_path):
+    """The overfit sanity gate for the ``beam-has`` preset (against its own, better prior), and prediction, which
+    needs the head's labels for the march."""
+    from tfus.surrogates.data.prior import beam_angular_amplitude
+
+    out = tmp_path / "has"
+    cfg = TrainConfig(epochs=80, batch_size=3, lr=3e-3, min_lr=3e-4, model={"preset": "beam-has"}, val_split=None,
+                      num_workers=0, augment=False, loss={"scale_weight": 0.02})
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train(tiny_beam_store, out, cfg, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    ckpt = torch.load(out / "best.pt", weights_only=True)
+    assert ckpt["model_config"]["beam_prior"] == "angular-spectrum" and "prior" not in ckpt
+    predictor = Predictor.from_checkpoint(out)
+    ds = StoreFieldDataset(tiny_beam_store, "train", 64, predictor.normalization, free_field=True,
+                           beam_prior="angular-spectrum")
+    model_l2, prior_l2 = [], []
+    with torch.no_grad():
+        for i in range(len(ds)):
+            item = ds[i]
+            o = predictor.model(item["ct"][None], item["points"][None])
+            pred = predictor.normalization.to_pascal(o.field[0, 0], o.log_peak[0]).numpy()
+            true = item["pressure"][0].numpy()
+            prior = ds.angular_prior(int(ds.indices[i]))
+            model_l2.append(sample_metrics(pred, true, spacing=3.0)["rel_l2_percent"])
+            prior_l2.append(sample_metrics(prior * (true.max() / prior.max()), true, spacing=3.0)["rel_l2_percent"])
+    assert np.median(model_l2) < 0.5 * np.median(prior_l2), (model_l2, prior_l2)
+
+    group = open_store(tiny_beam_store)
+    s = int(ds.indices[0])
+    h = int(group["head_index"][s])
+    hu, labels = np.asarray(group["hu"][h], np.float32), np.asarray(group["labels"][h])
+    affine = np.asarray(group["head_affine"][h], float)
+    pose = Pose(np.asarray(group["apex"][s], float), np.asarray(group["target"][s], float))
+    bowl = read_transducer(group)
+    with pytest.raises(TfusInputError, match="labels"):
+        predictor.predict_detailed(hu, affine, bowl, pose)
+    pred = predictor.predict_detailed(hu, affine, bowl, pose, labels=labels)
+    assert pred.box_pressure.shape == ds.spec.field_shape and pred.pressure.shape == hu.shape
+    # a training pose: the prediction in the box (built from the head grid, as the store's was) has the fitted peak
+    assert pred.box_pressure.max() == pytest.approx(float(np.max(group["pressure"][s])), rel=0.25)
+
+
+def test_evaluate_prior_scores_the_water_and_the_angular_spectrum_priors(tiny_beam_store):
+    from tfus.pipeline.head.labels import Label
+    from tfus.pipeline.store import SampleStore
+    from tfus.surrogates.data.prior import beam_angular_amplitude
+    from tfus.surrogates.evaluation import evaluate_prior
+
+    water = evaluate_prior(tiny_beam_store, split="test")
+    has = evaluate_prior(tiny_beam_store, split="test", prior="angular-spectrum", scale=0.5)
+    assert water["prior"] == "water" and has["prior"] == "angular-spectrum"
+    assert water["n_samples"] == has["n_samples"] == len(SampleStore(tiny_beam_store, "test")) > 0
+    item = SampleStore(tiny_beam_store, "test")[0]
+    bowl = read_transducer(open_store(tiny_beam_store))
+    frame = BeamFrame.from_pose(Pose([0, 0, 0.0], [0, 0, 1.0]), bowl, 3.0, BeamBox(**TINY_BEAM_BOX))
+    field = 0.5 * beam_angular_amplitude(item["hu"], item["labels"], bowl, 3.0, float(frame.apex_index[2]),
+                                         "itrusst")
+    m = sample_metrics(field, np.asarray(item["pressure"]), affine=item["affine"],
+                       mask=np.asarray(item["labels"]) == Label.BRAIN)
+    assert has["per_sample"][0]["rel_l2"] == pytest.approx(m["rel_l2_percent"])
+    assert has["per_sample"][0]["peak_error"] == pytest.approx(m["peak_error_percent"])
+    with pytest.raises(TfusInputError, match="unknown beam prior"):
+        evaluate_prior(tiny_beam_store, prior="ray")
