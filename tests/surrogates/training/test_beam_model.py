@@ -180,7 +180,6 @@ def test_angular_prior_is_the_march_through_each_samples_head(tiny_beam_store):
 def test_angular_prior_model_overfits_and_predicts_with_labels(tiny_beam_store, tmp_path):
     """The overfit sanity gate for the ``beam-has`` preset (against its own, better prior), and prediction, which
     needs the head's labels for the march."""
-    from tfus.surrogates.data.prior import beam_angular_amplitude
 
     out = tmp_path / "has"
     cfg = TrainConfig(epochs=80, batch_size=3, lr=3e-3, min_lr=3e-4, model={"preset": "beam-has"}, val_split=None,
