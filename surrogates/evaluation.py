@@ -193,14 +193,25 @@ def evaluate_prior(store: str | Path, split: str = "test", scale: float = 1.0,
             "prior": prior, "prior_seconds": float(np.median(seconds)) if seconds else None, "per_sample": records}
 
 
-def mean_transmission(store: str | Path, split: str = "train") -> float:
-    """Median over ``split`` of the field peak over the water field's peak: the prior's best single amplitude."""
-    from tfus.pipeline.store import open_store, split_samples
-    from tfus.surrogates.data.prior import beam_water_amplitude
+def mean_transmission(store: str | Path, split: str = "train", prior: str = "water") -> float:
+    """Median over ``split`` of each field's peak over its prior's peak: the prior's best single amplitude factor
+    (``water``: the skull's mean transmission; ``angular-spectrum``: what the one-way march over- or underestimates)."""
+    from tfus.pipeline.beam import CANONICAL_POSE, BeamBox, BeamFrame
+    from tfus.pipeline.store import open_store, read_transducer, split_samples, store_spec
+    from tfus.surrogates.data.prior import BEAM_PRIORS, beam_angular_amplitude, beam_water_amplitude
 
+    if prior not in BEAM_PRIORS:
+        raise TfusInputError(f"unknown beam prior {prior!r}; use one of {', '.join(BEAM_PRIORS)}")
     group = open_store(store)
-    peak = float(beam_water_amplitude(group).max())
-    ratios = [float(np.max(group["pressure"][int(s)])) / peak for s in split_samples(group, split)]
+    water_peak = float(beam_water_amplitude(group).max()) if prior == "water" else None
+    spec, bowl = store_spec(group), read_transducer(group)
+    apex_k = float(BeamFrame.from_pose(CANONICAL_POSE, bowl, spec.spacing_mm, BeamBox(**dict(spec.box))).apex_index[2])
+    ratios = []
+    for s in split_samples(group, split):
+        s = int(s)
+        peak = water_peak if water_peak is not None else float(beam_angular_amplitude(
+            group["box_hu"][s], group["box_labels"][s], bowl, spec.spacing_mm, apex_k, spec.hu_mapping).max())
+        ratios.append(float(np.max(group["pressure"][s])) / peak)
     if not ratios:
         raise TfusInputError(f"split {split!r} of {store} has no complete samples")
     return float(np.median(ratios))

@@ -261,6 +261,8 @@ class Predictor:
         inputs = model_inputs(box_hu, np.asarray(frame.affine, float), transducer, pose, self.normalization,
                               self.data.n_points, self.free_field, prior=prior)
         box_pressure, _ = self._run(inputs.ct, inputs.points)
+        if self.angular:  # the scale head predicts the peak relative to the prior's
+            box_pressure = box_pressure * float(np.max(prior))
         scale = self.data.amplitude_scale(transducer)
         box_pressure = (np.maximum(box_pressure, 0.0) * scale).astype(np.float32)
         pressure = np.maximum(from_box(box_pressure, frame, hu.shape, affine), 0.0).astype(np.float32)

@@ -4,7 +4,8 @@ In the beam frame the bowl sits on the box's middle grid line pointing along ``+
 in front of its rim is the same for every pose: the Rayleigh integral on the first whole plane past the rim (computed
 once per bowl, spacing and box, cached in memory) is marched through the box's medium by
 :func:`tfus.pipeline.engines.angular_spectrum.hybrid_angular_spectrum`. Planes behind the start plane (inside the
-bowl's cavity) hold the Rayleigh amplitude in water: whatever tissue lies there (scalp inside the cavity) is ignored.
+bowl's cavity) hold the Rayleigh field in water (plus the reflected wave): whatever tissue lies there (scalp inside
+the cavity) does not change the forward wave.
 
 It is the physics prior of the beam-frame surrogates with ``prior: angular-spectrum``: it knows the skull under this
 pose (attenuation, the phase delays that move and blur the focus, the impedance losses), and the network learns what
@@ -44,8 +45,8 @@ def beam_start_plane(transducer: BowlTransducer, spacing_mm: float, apex_k: floa
 @functools.lru_cache(maxsize=8)
 def water_start(transducer: BowlTransducer, shape: tuple[int, int, int], spacing_mm: float,
                 apex_k: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """The pose-independent part: ``(plane, behind, start)`` with the complex Rayleigh pressure on the start plane
-    ``(nx, ny)``, the water amplitude (Pa) on the planes before it ``(nx, ny, start)``, and the start index.
+    """The pose-independent part: ``(plane, behind, start)`` with the complex Rayleigh pressure (Pa) on the start plane
+    ``(nx, ny)`` and on the planes before it ``(nx, ny, start)``, and the start index.
 
     Cached in memory and on disk (:func:`tfus.pipeline.resources.cached_array`): a few seconds once per machine."""
     from tfus.pipeline.resources import cached_array
@@ -72,14 +73,14 @@ def water_start(transducer: BowlTransducer, shape: tuple[int, int, int], spacing
     if p.shape != (nx, ny, start + 1):
         p = compute()
     plane = p[:, :, start].astype(np.complex128)
-    behind = np.abs(p[:, :, :start]).astype(np.float32)
+    behind = np.ascontiguousarray(p[:, :, :start]).astype(np.complex64)
     plane.setflags(write=False)
     behind.setflags(write=False)
     return plane, behind, start
 
 
 def beam_angular_spectrum(transducer: BowlTransducer, shape: tuple[int, int, int], spacing_mm: float,
-                          apex_k: float, props: AcousticProperties) -> np.ndarray:
+                          apex_k: float, props: AcousticProperties, *, reflections: bool = True) -> np.ndarray:
     """Pressure amplitude (Pa) of the bowl through ``props`` in its beam box, float32 ``shape``.
 
     Args:
@@ -88,6 +89,8 @@ def beam_angular_spectrum(transducer: BowlTransducer, shape: tuple[int, int, int
         spacing_mm: the box spacing.
         apex_k: the box index of the apex along ``k`` (:attr:`tfus.pipeline.beam.BeamFrame.apex_index` ``[2]``).
         props: the box's acoustic properties (``shape``).
+        reflections: add the once-reflected wave (:func:`~tfus.pipeline.engines.angular_spectrum.
+            hybrid_angular_spectrum`): the standing waves between skull and bowl, which hold much of the box's energy.
 
     Raises:
         TfusInputError: properties of another shape, or a box that ends before the bowl's rim.
@@ -98,7 +101,6 @@ def beam_angular_spectrum(transducer: BowlTransducer, shape: tuple[int, int, int
     plane, behind, start = water_start(transducer, shape, float(spacing_mm), float(apex_k))
     field = hybrid_angular_spectrum(plane, props.sound_speed, props.density,
                                     props.absorption_db_cm(transducer.frequency_hz), spacing_mm=spacing_mm,
-                                    frequency_hz=transducer.frequency_hz, start=start)
-    amp = np.abs(field).astype(np.float32)
-    amp[:, :, :start] = behind
-    return amp
+                                    frequency_hz=transducer.frequency_hz, start=start, reflections=reflections)
+    field[:, :, :start] += behind
+    return np.abs(field).astype(np.float32)

@@ -60,7 +60,7 @@ def _taper(n: int, inner: int, offset: int) -> np.ndarray:
 
 def hybrid_angular_spectrum(source_plane: np.ndarray, sound_speed: np.ndarray, density: np.ndarray,
                             alpha_db_cm: np.ndarray, *, spacing_mm: float, frequency_hz: float, start: int = 0,
-                            pad_factor: float = 2.0) -> np.ndarray:
+                            pad_factor: float = 2.0, reflections: bool = False) -> np.ndarray:
     """Complex pressure (Pa) on every plane ``k >= start`` of a grid, marched along the last axis from a source plane.
 
     Args:
@@ -70,8 +70,12 @@ def hybrid_angular_spectrum(source_plane: np.ndarray, sound_speed: np.ndarray, d
         alpha_db_cm: absorption at ``frequency_hz`` (dB/cm), same shape.
         spacing_mm: isotropic grid spacing (the march step is one grid step).
         frequency_hz: driving frequency.
-        start: index of the source plane; planes before it are left zero.
+        start: index of the source plane; planes before it hold only the reflected wave (zero without).
         pad_factor: lateral padding (the padded plane is at least this many times the grid's width).
+        reflections: add the once-reflected wave: every interface sends ``R = (Z1 - Z0) / (Z0 + Z1)`` of the wave
+            arriving at it back towards plane 0, marched like the forward wave (transmission ``2 Z0 / (Z0 + Z1)``,
+            absorption, phase) but not reflected again; the result is the sum of both waves (the standing-wave
+            pattern in front of the skull).
 
     Returns:
         complex64 ``(nx, ny, nz)``.
@@ -111,31 +115,42 @@ def hybrid_angular_spectrum(source_plane: np.ndarray, sound_speed: np.ndarray, d
     c = np.pad(c, pads, mode="edge")  # the medium beyond the grid continues its edge values
     impedance = np.pad(rho, pads, mode="edge") * c
     alpha = np.pad(alpha, pads, mode="edge")
-    # per slab (k -> k + 1), everything but the reference speed's share, at once: the interface's transmission, the
-    # slab's absorption and its phase at the mean slowness of the two planes
-    slowness = 0.5 * (1.0 / c[:, :, start:-1] + 1.0 / c[:, :, start + 1:])
-    transmission = 2.0 * impedance[:, :, start + 1:] / (impedance[:, :, start:-1] + impedance[:, :, start + 1:])
-    slab_alpha = 0.5 * (alpha[:, :, start:-1] + alpha[:, :, start + 1:])
-    spatial = (transmission * np.exp(-slab_alpha * dz - 1j * omega * dz * slowness) * window[:, :, None]
-               ).astype(np.complex64)
-    spatial = np.ascontiguousarray(np.moveaxis(spatial, 2, 0))  # one contiguous plane per step
-    slowness = np.ascontiguousarray(np.moveaxis(slowness, 2, 0))
-    del transmission, slab_alpha, c, impedance, alpha
+    # per slab j (planes j -> j + 1), everything but the reference speed's share, at once: the slab's absorption and
+    # its phase at the mean slowness of its two planes, and the taper; one contiguous plane per slab
+    slowness = np.ascontiguousarray(np.moveaxis(0.5 * (1.0 / c[:, :, :-1] + 1.0 / c[:, :, 1:]), 2, 0))
+    slab = np.exp(-0.5 * (alpha[:, :, :-1] + alpha[:, :, 1:]) * dz) * window[:, :, None]
+    slab = np.ascontiguousarray(np.moveaxis(slab, 2, 0)) * np.exp(-1j * omega * dz * slowness)
+    z0 = np.ascontiguousarray(np.moveaxis(impedance[:, :, :-1], 2, 0))
+    z1 = np.ascontiguousarray(np.moveaxis(impedance[:, :, 1:], 2, 0))
+    del c, impedance, alpha
 
-    out = np.zeros((nx, ny, nz), np.complex64)
-    p = np.zeros((px, py), np.complex64)
-    p[ox:ox + nx, oy:oy + ny] = plane
-    out[:, :, start] = plane
-    for step in range(nz - 1 - start):
+    def step(p: np.ndarray, j: int, factor: np.ndarray) -> np.ndarray:
+        """Carry ``p`` across slab ``j`` (either way: the propagator is the same), times ``factor``."""
         energy = p.real * p.real + p.imag * p.imag
         total = float(energy.sum())
-        slab = slowness[step]
-        ref_slowness = float((energy * slab).sum() / total) if total > 0 else float(slab.mean())
-        kz2 = (omega * ref_slowness) ** 2 - k_perp2
+        ref = float((energy * slowness[j]).sum() / total) if total > 0 else float(slowness[j].mean())
+        kz2 = (omega * ref) ** 2 - k_perp2
         root = np.sqrt(np.abs(kz2)) * dz
         # propagating: exp(-i kz dz); evanescent (kz2 < 0): exp(-|kz| dz), decaying
         propagator = np.where(kz2 >= 0, np.cos(root) - 1j * np.sin(root), np.exp(-root)).astype(np.complex64)
-        p = scipy.fft.ifft2(scipy.fft.fft2(p) * propagator)
-        p *= spatial[step] * np.complex64(np.exp(1j * omega * dz * ref_slowness))
-        out[:, :, start + step + 1] = p[ox:ox + nx, oy:oy + ny]
-    return out
+        out = scipy.fft.ifft2(scipy.fft.fft2(p) * propagator)
+        return (out * (slab[j] * factor * np.exp(1j * omega * dz * ref))).astype(np.complex64)
+
+    forward = np.zeros((nz, px, py), np.complex64)
+    forward[start, ox:ox + nx, oy:oy + ny] = plane
+    for j in range(start, nz - 1):  # transmitted: 2 Z1 / (Z0 + Z1) at each interface
+        forward[j + 1] = step(forward[j], j, 2.0 * z1[j] / (z0[j] + z1[j]))
+    total = forward
+    if reflections:
+        # one reflection: at each interface the incident wave (the transmitted one over T) times R goes back. The
+        # backward wave crossing slab j is transmitted (T' = 2 Z0 / (Z0 + Z1)) except the part just reflected at
+        # that interface, which is already on its near side: it is injected as R inc / T' =
+        # (Z1^2 - Z0^2) / (4 Z0 Z1) of the transmitted field, so the step's T' leaves it R inc. Backward waves are
+        # absorbed on their way to plane 0 but not reflected again.
+        back = np.zeros((px, py), np.complex64)
+        total = forward.copy()
+        for j in range(nz - 2, -1, -1):
+            ratio = ((z1[j] * z1[j] - z0[j] * z0[j]) / (4.0 * z0[j] * z1[j])).astype(np.float32)
+            back = step(back + forward[j + 1] * ratio, j, 2.0 * z0[j] / (z0[j] + z1[j]))
+            total[j] += back
+    return np.ascontiguousarray(np.moveaxis(total[:, ox:ox + nx, oy:oy + ny], 0, 2))

@@ -63,7 +63,8 @@ class StoreFieldDataset(Dataset):
             ``beam_prior``, :data:`~tfus.surrogates.data.prior.BEAM_PRIORS`).
 
     Items (torch tensors): ``ct`` (1, X, Y, Z) float32, ``points`` (N, 3) float32, ``target`` (1, X, Y, Z) float32,
-    ``log_peak`` () float32, ``peak_pa`` () float32, ``pressure`` (1, X, Y, Z) float32 Pa, ``affine`` (4, 4)
+    ``log_peak`` () float32 (of ``peak_pa / peak_ref``), ``peak_pa`` () float32, ``peak_ref`` () float32 (the
+    angular-spectrum prior's peak, else 1), ``pressure`` (1, X, Y, Z) float32 Pa, ``affine`` (4, 4)
     float64, ``index`` () int64 (sample index in the store), ``mirrored`` () bool.
 
     Raises:
@@ -211,12 +212,15 @@ class StoreFieldDataset(Dataset):
             y, peak = self.normalization.field(pressure)
         except TfusInputError as err:
             raise TfusInputError(f"sample {s} of {self.path}: {err}") from None
+        # with the angular-spectrum prior the scale head predicts the field's peak relative to the prior's
+        peak_ref = float(np.max(prior)) if self.angular else 1.0
         item = {
             "ct": torch.from_numpy(np.ascontiguousarray(x.ct, np.float32)),
             "points": torch.from_numpy(np.ascontiguousarray(x.points, np.float32)),
             "target": torch.from_numpy(np.ascontiguousarray(y, np.float32)[None]),
-            "log_peak": torch.tensor(float(self.normalization.log_peak(float(peak))), dtype=torch.float32),
+            "log_peak": torch.tensor(float(self.normalization.log_peak(float(peak) / peak_ref)), dtype=torch.float32),
             "peak_pa": torch.tensor(float(peak), dtype=torch.float32),
+            "peak_ref": torch.tensor(peak_ref, dtype=torch.float32),
             "affine": torch.from_numpy(np.array(affine, np.float64)),
             "index": torch.tensor(s, dtype=torch.int64),
             "mirrored": torch.tensor(bool(k)),
@@ -226,8 +230,14 @@ class StoreFieldDataset(Dataset):
         return item
 
     def fit_normalization(self, base: Normalization | None = None) -> Normalization:
-        """The normalisation fitted on this dataset's peaks (call it on the training split)."""
-        return fit_normalization(self.path, self.split, base, indices=self.indices)
+        """The normalisation fitted on this dataset's peaks (call it on the training split); with the angular-spectrum
+        prior, on the field peaks over the prior's (what the scale head predicts then)."""
+        if not self.angular:
+            return fit_normalization(self.path, self.split, base, indices=self.indices)
+        pressure = self.group["pressure"]
+        ratios = np.array([float(np.max(pressure[int(s)])) / float(np.max(self.angular_prior(int(s))))
+                           for s in self.indices])
+        return (base or Normalization()).fit_peaks(ratios[np.isfinite(ratios) & (ratios > 0)])
 
     def limit(self, n: int, seed: int = 0) -> None:
         """Keep ``n`` of the samples (learning curves): a seeded draw taken in turn from each head, so a small

@@ -73,6 +73,8 @@ class ModelAdapter:
         log_peak = out.log_peak.float() if getattr(out, "log_peak", None) is not None else None
         pred = normalization.to_pascal(field, log_peak if log_peak is not None else field.new_zeros(n),
                                        spatial_dims=field.ndim - 1)
+        if "peak_ref" in batch:  # the scale relative to the prior's peak (angular-spectrum prior; else 1)
+            pred = pred * batch["peak_ref"].float().to(pred.device).reshape(-1, *([1] * (pred.ndim - 1)))
         names = VAL_METRICS if log_peak is not None else ("rel_l2_log_percent", "focal_error_mm", "focal_dice")
         return [{k: record[k] for k in names}
                 for record in batch_metrics(pred, batch["pressure"][:, 0], affine=batch["affine"],

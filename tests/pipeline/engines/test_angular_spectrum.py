@@ -64,6 +64,27 @@ def test_plate_at_normal_incidence_gives_single_pass_transmission_and_delay(c1, 
     assert np.angle(ratio * np.exp(-1j * phase)) == pytest.approx(0.0, abs=0.05)
 
 
+def test_reflection_from_a_bone_half_space_has_the_normal_incidence_coefficient():
+    """With ``reflections``, in front of a half-space the field over the incident one is ``1 + R exp(2ik(z - z_i))``:
+    the reflected part has modulus ``R = (Z1 - Z0) / (Z0 + Z1)`` everywhere in front (a broad beam, so diffraction
+    does not change it over the 15 mm in front of the interface)."""
+    n, nz, w0 = 160, 60, 6 * WAVELENGTH_MM
+    c, rho, alpha = _medium((n, n, nz))
+    c[:, :, 40:], rho[:, :, 40:] = 2800.0, 1850.0
+    source = _gaussian(n, w0)
+    water = hybrid_angular_spectrum(source, *_medium((n, n, nz)), spacing_mm=DX, frequency_hz=F)
+    both = hybrid_angular_spectrum(source, c, rho, alpha, spacing_mm=DX, frequency_hz=F, reflections=True)
+    one_way = hybrid_angular_spectrum(source, c, rho, alpha, spacing_mm=DX, frequency_hz=F)
+    r = (2800.0 * 1850.0 - C0 * RHO0) / (2800.0 * 1850.0 + C0 * RHO0)
+    reflected = both[n // 2, n // 2, 5:38] / water[n // 2, n // 2, 5:38] - 1.0
+    np.testing.assert_allclose(np.abs(reflected), r, rtol=0.02)
+    # a wave travelling back: exp(+ikz) over the incident exp(-ikz) turns by -2 k dz per plane towards the source
+    turn = np.angle(reflected[:-1] / reflected[1:])
+    np.testing.assert_allclose(turn, -2 * 2 * math.pi / WAVELENGTH_MM * DX, atol=0.05)
+    # behind the interface the transmitted wave is the one-way march's (no second reflection)
+    np.testing.assert_allclose(both[:, :, 41:], one_way[:, :, 41:], atol=1e-5 * float(np.abs(one_way).max()))
+
+
 def test_bowl_in_water_matches_the_exact_on_axis_integral():
     bowl = load_transducer("neurofus-ctx250")  # 250 kHz: 6 mm wavelength, 1.5 mm grid (4 points per wavelength)
     shape, spacing, apex_k = (57, 57, 68), 1.5, 4.0

@@ -200,9 +200,11 @@ def test_angular_prior_model_overfits_and_predicts_with_labels(tiny_beam_store, 
         for i in range(len(ds)):
             item = ds[i]
             o = predictor.model(item["ct"][None], item["points"][None])
-            pred = predictor.normalization.to_pascal(o.field[0, 0], o.log_peak[0]).numpy()
-            true = item["pressure"][0].numpy()
             prior = ds.angular_prior(int(ds.indices[i]))
+            # the scale head predicts the peak relative to the prior's
+            assert float(item["peak_ref"]) == pytest.approx(float(prior.max()))
+            pred = predictor.normalization.to_pascal(o.field[0, 0], o.log_peak[0]).numpy() * float(prior.max())
+            true = item["pressure"][0].numpy()
             model_l2.append(sample_metrics(pred, true, spacing=3.0)["rel_l2_percent"])
             prior_l2.append(sample_metrics(prior * (true.max() / prior.max()), true, spacing=3.0)["rel_l2_percent"])
     assert np.median(model_l2) < 0.5 * np.median(prior_l2), (model_l2, prior_l2)
@@ -243,3 +245,11 @@ def test_evaluate_prior_scores_the_water_and_the_angular_spectrum_priors(tiny_be
     assert has["per_sample"][0]["peak_error"] == pytest.approx(m["peak_error_percent"])
     with pytest.raises(TfusInputError, match="unknown beam prior"):
         evaluate_prior(tiny_beam_store, prior="ray")
+    # the march's best single amplitude factor: the median of field peak over march peak
+    from tfus.surrogates.evaluation import mean_transmission
+    ratios = []
+    for i in range(len(SampleStore(tiny_beam_store, "test"))):
+        it = SampleStore(tiny_beam_store, "test")[i]
+        march = beam_angular_amplitude(it["hu"], it["labels"], bowl, 3.0, float(frame.apex_index[2]), "itrusst")
+        ratios.append(float(np.max(it["pressure"])) / float(march.max()))
+    assert mean_transmission(tiny_beam_store, "test", prior="angular-spectrum") == pytest.approx(np.median(ratios))
