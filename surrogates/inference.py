@@ -75,7 +75,8 @@ def normalization_from_dict(values: Mapping) -> Normalization:
 class Prediction:
     """One prediction: ``pressure`` (Pa, float32, on the head grid, world space of ``affine``) and how it was made;
     a time-resolved model adds ``snapshots`` ``(T, *grid)`` (Pa) at ``snapshot_times_s`` and ``pressure`` is then
-    their peak ``max_t |p|``."""
+    their peak ``max_t |p|``; a beam-frame model adds its ``frame``, the ``box_pressure`` and the physics prior it was
+    shown (``box_prior``, Pa in the box, at the same amplitude scale)."""
 
     pressure: np.ndarray
     affine: np.ndarray
@@ -89,6 +90,7 @@ class Prediction:
     snapshot_times_s: np.ndarray | None = None
     frame: BeamFrame | None = None
     box_pressure: np.ndarray | None = None
+    box_prior: np.ndarray | None = None
 
     def info(self) -> dict:
         info = {"predict_seconds": self.seconds, "windows": self.windows, "sliding_window": self.windows > 1,
@@ -266,9 +268,10 @@ class Predictor:
         scale = self.data.amplitude_scale(transducer)
         box_pressure = (np.maximum(box_pressure, 0.0) * scale).astype(np.float32)
         pressure = np.maximum(from_box(box_pressure, frame, hu.shape, affine), 0.0).astype(np.float32)
+        box_prior = None if prior is None else (np.asarray(prior, np.float32) * scale).astype(np.float32)
         return Prediction(pressure=pressure, affine=affine, peak_pa=float(pressure.max()),
                           seconds=time.perf_counter() - t0, windows=1, resampled=True, padded=False,
-                          amplitude_scale=scale, frame=frame, box_pressure=box_pressure)
+                          amplitude_scale=scale, frame=frame, box_pressure=box_pressure, box_prior=box_prior)
 
     def _predict_padded(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
                         snapshot_times: Sequence[float] | None

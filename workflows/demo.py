@@ -83,7 +83,7 @@ class DemoConfig:
     workers: int | None = None
     epochs: int = 15
     batch_size: int = 2
-    model: dict = field(default_factory=lambda: {"preset": "beam"})
+    model: dict = field(default_factory=lambda: {"preset": "beam-has"})
     seed: int = 0
     device: str = "cpu"
     protocol: str = "legon2018-1khz"
@@ -435,16 +435,17 @@ def _error_map(result, sim, focus_mm, png: Path, i: int) -> Path:
 
 
 def _prior_metrics(predictor, result, checked) -> dict | None:
-    """The same comparison for the bowl's water field in the box alone (the model's prior: no skull)."""
+    """The same comparison for the model's physics prior alone (the bowl's water field in the box, or its march through
+    this pose's skull by the angular spectrum)."""
     from tfus.surrogates.metrics import sample_metrics
 
-    frame = result.prediction.frame
-    if predictor.prior is None or checked.box_amplitude is None or frame is None:
+    frame, prior = result.prediction.frame, result.prediction.box_prior
+    if prior is None or checked.box_amplitude is None or frame is None:
         return None
-    water = predictor.prior * predictor.data.amplitude_scale(result.transducer)
-    m = sample_metrics(water, checked.box_amplitude, affine=np.asarray(frame.affine, float))
+    m = sample_metrics(prior, checked.box_amplitude, affine=np.asarray(frame.affine, float))
     return {"rel_l2": m["rel_l2_percent"] / 100, "focal_error_mm": m["focal_error_mm"],
-            "peak_error": m["peak_pred_pa"] / m["peak_true_pa"] - 1.0, "focal_dice": m["focal_dice"]}
+            "peak_error": m["peak_pred_pa"] / m["peak_true_pa"] - 1.0, "focal_dice": m["focal_dice"],
+            "kind": predictor.beam_prior}
 
 
 def _read_json(path: Path) -> dict | None:
@@ -457,7 +458,7 @@ def _read_json(path: Path) -> dict | None:
 # -- 6. the training path -----------------------------------------------------------------------------------------
 def _training_path(config: DemoConfig, workdir: Path, say, sample_bar) -> dict:
     """A tiny beam store (``tfus generate``), a short ``tfus train`` on it and ``tfus evaluate`` on its held-out
-    head, beside the water field alone: the training path, not the shipped model."""
+    head, beside its physics prior alone: the training path, not the shipped model."""
     from tfus.surrogates.evaluation import evaluate, evaluate_prior
     from tfus.workflows.generate import load_config
 
@@ -474,7 +475,8 @@ def _training_path(config: DemoConfig, workdir: Path, say, sample_bar) -> dict:
     train_s = time.perf_counter() - t0
     say("training path: evaluating on the store's held-out head(s)")
     evaluation = evaluate(run_dir, store, split="test", device=_device(config.device))
-    water = evaluate_prior(store, split="test")
+    beam_prior = str(((evaluation.get("model") or {}).get("model_config") or {}).get("beam_prior") or "water")
+    water = evaluate_prior(store, split="test", prior=beam_prior)
     keep = ("rel_l2", "focal_error_mm", "peak_error", "focal_dice")
     return {"dataset": cfg.name, "store": store, "run": run_dir, "generate": summary,
             "grid": {"spacing_mm": cfg.grid.spacing_mm, "frequency_hz": cfg.simulation.frequency_hz,
@@ -483,7 +485,7 @@ def _training_path(config: DemoConfig, workdir: Path, say, sample_bar) -> dict:
             "n_train_samples": evaluation.get("model", {}).get("trained_on", {}).get("n_train_samples"),
             "test_heads": evaluation.get("heads"), "n_test_samples": evaluation.get("n_samples"),
             "evaluation": {k: evaluation[k] for k in keep if k in evaluation},
-            "water_prior": {k: water[k] for k in keep if k in water},
+            "prior": {k: water[k] for k in keep if k in water}, "prior_kind": beam_prior,
             "dataset_s": dataset_s, "train_s": train_s}
 
 

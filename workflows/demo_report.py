@@ -106,17 +106,25 @@ def _plan(record: dict) -> list[str]:
             ""]
 
 
+#: table headings and wording of a model's physics prior (its ``beam_prior``)
+_PRIOR_NAMES = {"water": "water field alone", "angular-spectrum": "angular spectrum alone"}
+_PRIOR_TEXT = {"water": "the bowl's water field in the box: no skull",
+               "angular-spectrum": "the bowl marched through this pose's skull by the hybrid angular spectrum"}
+
+
 def _verification(record: dict, rel) -> list[str]:
     v = record["verification"]
     r, prior = v["record"], v.get("prior")
+    prior_name = _PRIOR_NAMES.get((prior or {}).get("kind", "water"), "prior alone")
     reused = " (simulation reused from the previous run in this folder)" if v.get("reused") else ""
     speed = f"{r['speedup']:.0f}x" if r.get("speedup") else "-"
     lines = [f"## Pose {v['pose']} against k-Wave", "",
              f"k-Wave in the same beam box, at the same spacing, frequency and settings as the model's training "
              f"data{reused}: simulated in {r['simulate_s']:.1f} s, predicted in {r['predict_s']:.2f} s ({speed}). "
-             f"k-Wave's focus: {_mm(v['sim_focus_mm'])} mm, {v['sim_focus_pa'] / 1e3:.0f} kPa. The bowl's water "
-             "field in the box (the model's prior: no skull) is shown for comparison.", "",
-             "| metric | shipped model | water field alone |", "|---|---|---|"]
+             f"k-Wave's focus: {_mm(v['sim_focus_mm'])} mm, {v['sim_focus_pa'] / 1e3:.0f} kPa. The model's physics "
+             f"prior alone ({_PRIOR_TEXT.get((prior or {}).get('kind', 'water'), 'its prior')}) is shown for "
+             "comparison.", "",
+             f"| metric | shipped model | {prior_name} |", "|---|---|---|"]
     for key, label, show in VERIFY_ROWS:
         if key in r:
             base = show(prior[key]) if prior and prior.get(key) is not None else "-"
@@ -146,9 +154,10 @@ def _training(record: dict) -> list[str]:
              f"on {t.get('n_train_samples') or '?'} fields{loss}; evaluated on the held-out head(s) "
              f"{', '.join(t.get('test_heads') or []) or '?'} ({t.get('n_test_samples') or '?'} fields). At this size "
              "it exercises generation, training and evaluation; it is not expected to be accurate.", "",
-             "| metric | mean | median | water field alone (median) |", "|---|---|---|---|"]
+             f"| metric | mean | median | {_PRIOR_NAMES.get(t.get('prior_kind', 'water'), 'prior alone')} (median) |",
+             "|---|---|---|---|"]
     for key, label in EVAL_ROWS:
-        e, w = t["evaluation"].get(key), t["water_prior"].get(key)
+        e, w = t["evaluation"].get(key), t["prior"].get(key)
         if e:
             lines.append(f"| {label} | {e['mean']:.2f} | {e['median']:.2f} | "
                          f"{'-' if not w else format(w['median'], '.2f')} |")

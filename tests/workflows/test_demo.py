@@ -75,7 +75,8 @@ def test_demo_predicts_with_the_shipped_model_verifies_trains_and_resumes(cli, s
     keep = np.cos(np.pi * spacing_mm / wavelength_mm)
     ratio = (pred.max() / sim.max()) / (1 + v["record"]["peak_error"])
     assert keep <= ratio <= 1 / keep, (ratio, keep)
-    assert set(v["prior"]) == {"rel_l2", "focal_error_mm", "peak_error", "focal_dice"}
+    assert set(v["prior"]) == {"rel_l2", "focal_error_mm", "peak_error", "focal_dice", "kind"}
+    assert v["prior"]["kind"] == "water"  # the tiny shipped model's prior
     for name in ("pose1_simulated.png", "pose1_error.png", f"head_{expected}.png"):
         assert (workdir / "figures" / name).stat().st_size > 0, name
 
@@ -85,10 +86,12 @@ def test_demo_predicts_with_the_shipped_model_verifies_trains_and_resumes(cli, s
     assert t["train"]["epochs"] == 1 and t["train"]["resumed_from"] is None
     assert (workdir / "train-run" / "best.pt").is_file()
     assert t["n_test_samples"] == 3 and np.isfinite(t["evaluation"]["rel_l2"]["median"])
+    # the training path's model is the beam-has preset, scored beside its own prior (the angular spectrum)
+    assert t["prior_kind"] == "angular-spectrum" and np.isfinite(t["prior"]["rel_l2"]["median"])
 
     text = (workdir / "report.md").read_text(encoding="utf-8")
     for needle in ("## The shipped model", "## Head", "held out (not trained on)", "## Predictions with the shipped "
-                   "model", "## Pose 1 against k-Wave", "water field alone", "figures/pose1_error.png",
+                   "model", "## Pose 1 against k-Wave", "water field alone", "angular spectrum alone", "figures/pose1_error.png",
                    "## Is it safe? (pose 1, predicted)", "## The training path (not the shipped model)",
                    "## Timings"):
         assert needle in text, needle
