@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -76,3 +77,27 @@ def test_bad_inputs():
         weighted_mse(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 5))
     with pytest.raises(TfusInputError, match="loss weights"):
         LossConfig(grad_weight=-1.0)
+
+
+def test_linear_term_is_the_squared_rel_l2_of_the_amplitude_maps():
+    from tfus.surrogates.losses import DeepTFUSLoss, LossConfig, linear_rel_l2
+    from tfus.surrogates.metrics import sample_metrics
+    from tfus.surrogates.normalization import Normalization
+
+    rng = np.random.default_rng(0)
+    true_pa = rng.random((2, 6, 6, 6)) * 1e5
+    pred_pa = true_pa * (1 + 0.2 * rng.standard_normal(true_pa.shape))
+    norm = Normalization()
+    t = torch.tensor(np.stack([norm.field(p)[0] for p in true_pa])[:, None], dtype=torch.float32)
+    # predicted maps normalised by the true peak, so the term compares amplitude over the same peak
+    p = torch.tensor(np.stack([np.log2(1 + np.maximum(q, 0) / tp.max()) for q, tp in zip(pred_pa, true_pa,
+                                                                                         strict=True)])[:, None],
+                     dtype=torch.float32)
+    expected = np.mean([(sample_metrics(np.maximum(q, 0), tp, spacing=1.0)["rel_l2_percent"] / 100) ** 2
+                        for q, tp in zip(pred_pa, true_pa, strict=True)])
+    assert float(linear_rel_l2(p, t)) == pytest.approx(expected, rel=1e-4)
+    assert "linear" not in DeepTFUSLoss()(p, t)
+    out = DeepTFUSLoss(LossConfig(linear_weight=0.5))(p, t)
+    assert float(out["total"]) == pytest.approx(float(out["weighted"] + 0.1 * out["gradient"] + 0.5 * out["linear"]))
+    with pytest.raises(TfusInputError):
+        LossConfig(linear_weight=-1.0)

@@ -91,7 +91,8 @@ def test_demo_predicts_with_the_shipped_model_verifies_trains_and_resumes(cli, s
 
     text = (workdir / "report.md").read_text(encoding="utf-8")
     for needle in ("## The shipped model", "## Head", "held out (not trained on)", "## Predictions with the shipped "
-                   "model", "## Pose 1 against k-Wave", "water field alone", "angular spectrum alone", "figures/pose1_error.png",
+                   "model", "## Pose 1 against k-Wave", "water field alone", "angular spectrum alone",
+                   "figures/pose1_error.png",
                    "## Is it safe? (pose 1, predicted)", "## The training path (not the shipped model)",
                    "## Timings"):
         assert needle in text, needle
