@@ -17,8 +17,7 @@
 * the scale term: squared error of the normalised log peak (the scale head).
 
 ``total = L_w + grad_weight L_grad + focal_weight L_focal + linear_weight L_lin + scale_weight L_scale``
-(DeepTFUS: alpha 5, grad 0.1; the
-focal term is off by default, ``focal_weight`` > 0 turns it on).
+(DeepTFUS: alpha 5, grad 0.1; the focal and linear terms are off by default, a weight > 0 turns them on).
 
 Example:
     >>> import torch
