@@ -26,6 +26,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import os
 from pathlib import Path
 
@@ -250,6 +252,25 @@ class StoreFieldDataset(Dataset):
         keep = np.sort(np.asarray(order[:n], np.int64))
         self.indices, self.heads = self.indices[keep], self.heads[keep]
         self.apex, self.target = self.apex[keep], self.target[keep]
+
+    def select_heads(self, names: Sequence[str], keep: bool = True) -> None:
+        """Keep only (``keep``) or drop the samples of the heads ``names`` (validation heads taken out of a split).
+
+        Raises:
+            TfusInputError: a name that is not a head of this split, or no sample left.
+        """
+        present = {self.head_names[h] for h in np.unique(self.heads)}
+        unknown = [n for n in names if n not in present]
+        if unknown:
+            raise TfusInputError(f"head {unknown[0]!r} is not in split {self.split!r} of {self.path} (its heads: "
+                                 f"{', '.join(sorted(present))})")
+        wanted = np.isin([self.head_names[h] for h in self.heads], list(names))
+        mask = wanted if keep else ~wanted
+        if not mask.any():
+            raise TfusInputError(f"no samples of split {self.split!r} are left after taking out {', '.join(names)}; "
+                                 "keep at least one training head")
+        self.indices, self.heads = self.indices[mask], self.heads[mask]
+        self.apex, self.target = self.apex[mask], self.target[mask]
 
     def data_entry(self) -> dict:
         """What a checkpoint's ``data`` entry records beyond :func:`~tfus.surrogates.data.describe.data_description`

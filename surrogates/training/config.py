@@ -59,6 +59,9 @@ class TrainConfig(BaseModel):
         loss: overrides of the loss weights (:class:`~tfus.surrogates.losses.LossConfig` keys).
         train_split: store split to train on.
         val_split: store split to validate on (None: none; best = lowest training loss).
+        val_heads: heads of the training split to validate on instead of a store split: their samples leave the
+            training set and ``best.pt`` follows their loss (a validation head for early stopping in a store whose
+            splits have none; replaces ``val_split``).
         val_every: validate every this many epochs (and after the last).
         val_metrics: also compute rel. L2 / focal / peak errors in Pa during validation.
         deterministic: deterministic algorithms on CPU (bit-identical reruns; CUDA: seeded, cuDNN deterministic).
@@ -98,6 +101,7 @@ class TrainConfig(BaseModel):
     loss: dict[str, float] = Field(default_factory=dict)
     train_split: Literal["train", "val", "test"] = "train"
     val_split: Literal["train", "val", "test"] | None = "val"
+    val_heads: tuple[str, ...] | None = None
     val_every: int = Field(1, ge=1)
     val_metrics: bool = True
     deterministic: bool = True

@@ -131,12 +131,17 @@ def _train(store: Path, out: Path, config: TrainConfig | None, epochs: int | Non
         train_ds = make_dataset(store, cfg.train_split, n_points, Normalization(), augment=cfg.augment,
                                 seed=cfg.seed, return_pressure=False, free_field=free_field,
                                 slab=cfg.slab if cfg.stage == "2d+t" else None, beam_prior=beam_prior)
+        if cfg.val_heads:
+            train_ds.select_heads(cfg.val_heads, keep=False)
         if cfg.max_train_samples is not None:
             train_ds.limit(cfg.max_train_samples, cfg.seed)
         norm = Normalization(**ckpt["normalization"]) if ckpt is not None else train_ds.fit_normalization()
         train_ds.normalization = norm
         val_ds = _val_dataset(store, cfg, n_points, norm, say, free_field, beam_prior)
         data = {**data_description(store, n_points, len(train_ds)), **train_ds.data_entry()}
+        if cfg.val_heads:  # validation heads taken out of the training split: the record says what was trained on
+            data["train_heads"] = [h for h in data["train_heads"] if h not in cfg.val_heads]
+            data["val_heads"] = list(cfg.val_heads)
         if ckpt is not None:
             check_same_data(ckpt["data"], data, str(out))
             _load_weights(model, ckpt, out)
@@ -198,6 +203,12 @@ def _load_weights(model: torch.nn.Module, ckpt: dict, out: Path) -> None:
 def _val_dataset(store: Path, cfg: TrainConfig, n_points: int, norm: Normalization,
                  say: Callable[[str], None], free_field: bool = False,
                  beam_prior: str = "water") -> StoreFieldDataset | None:
+    if cfg.val_heads:
+        val = adapter_class(cfg.model_name).dataset(store, cfg.train_split, n_points, norm, augment=False,
+                                                    seed=cfg.seed, return_pressure=cfg.val_metrics,
+                                                    free_field=free_field, beam_prior=beam_prior)
+        val.select_heads(cfg.val_heads, keep=True)
+        return val
     if cfg.val_split is None:
         return None
     group = open_store(store)

@@ -253,3 +253,21 @@ def test_evaluate_prior_scores_the_water_and_the_angular_spectrum_priors(tiny_be
         march = beam_angular_amplitude(it["hu"], it["labels"], bowl, 3.0, float(frame.apex_index[2]), "itrusst")
         ratios.append(float(np.max(it["pressure"])) / float(march.max()))
     assert mean_transmission(tiny_beam_store, "test", prior="angular-spectrum") == pytest.approx(np.median(ratios))
+
+
+def test_validation_heads_are_taken_out_of_the_training_split(tiny_beam_store, tmp_path):
+    ds = StoreFieldDataset(tiny_beam_store, "train", 8, Normalization())
+    names = list(open_store(tiny_beam_store).attrs["head_names"])
+    (held,) = {names[h] for h in ds.heads}  # the tiny store trains on one head
+    kept = StoreFieldDataset(tiny_beam_store, "train", 8, Normalization())
+    kept.select_heads([held], keep=True)
+    np.testing.assert_array_equal(kept.indices, ds.indices)
+    with pytest.raises(TfusInputError, match="no samples of split 'train' are left"):
+        ds.select_heads([held], keep=False)
+    with pytest.raises(TfusInputError, match="'nobody' is not in split 'train'"):
+        ds.select_heads(["nobody"])
+    out = tmp_path / "val"
+    with pytest.raises(TfusInputError, match="keep at least one training head"):
+        train(tiny_beam_store, out, TrainConfig(epochs=1, model={"preset": "beam-has"}, val_heads=[held],
+                                                num_workers=0), progress=False)
+    assert not out.exists()  # checked before anything is written
