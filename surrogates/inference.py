@@ -198,7 +198,7 @@ class Predictor:
         if not np.isfinite(hu).all():
             raise TfusInputError("the HU volume has non-finite values; fix the head model")
         if self.beam:
-            return self._predict_beam(hu, affine, transducer, pose, t0, labels)
+            return self._predict_beam(hu, affine, transducer, pose, t0, labels, snapshot_times)
         spacings = np.linalg.norm(affine[:3, :3], axis=0)
         if np.ptp(spacings) > SPACING_TOL_REL * spacings.mean():
             raise TfusInputError(f"the head grid is anisotropic ({np.round(spacings, 4).tolist()} mm); rebuild the "
@@ -243,10 +243,10 @@ class Predictor:
         return frame
 
     def _predict_beam(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
-                      t0: float, labels: np.ndarray | None = None) -> Prediction:
+                      t0: float, labels: np.ndarray | None = None,
+                      snapshot_times: Sequence[float] | None = None) -> Prediction:
         """Head -> the pose's beam box -> the network -> back onto the head grid (zero outside the box)."""
         from tfus.pipeline.beam import AIR_HU, MAX_OUTSIDE_MM, check_box_in_image, from_box, to_box
-        from tfus.surrogates.data.inputs import model_inputs
         from tfus.surrogates.data.prior import beam_angular_amplitude
 
         frame = self.beam_frame(pose, transducer)
@@ -260,31 +260,34 @@ class Predictor:
             box_labels = to_box(np.asarray(labels), affine, frame, nearest=True).astype(np.uint8)
             prior = beam_angular_amplitude(box_hu, box_labels, transducer, frame.spacing_mm,
                                            float(frame.apex_index[2]), self.data.hu_mapping)
-        inputs = model_inputs(box_hu, np.asarray(frame.affine, float), transducer, pose, self.normalization,
-                              self.data.n_points, self.free_field, prior=prior)
-        box_pressure, _ = self._run(inputs.ct, inputs.points)
+        box_pressure, _, box_snaps, times = self._predict_padded(box_hu, np.asarray(frame.affine, float), transducer,
+                                                                 pose, snapshot_times, prior=prior)
         if self.angular:  # the scale head predicts the peak relative to the prior's
             box_pressure = box_pressure * float(np.max(prior))
         scale = self.data.amplitude_scale(transducer)
         box_pressure = (np.maximum(box_pressure, 0.0) * scale).astype(np.float32)
         pressure = np.maximum(from_box(box_pressure, frame, hu.shape, affine), 0.0).astype(np.float32)
+        snaps = None
+        if box_snaps is not None:  # signed, frame by frame, scaled like the peak map
+            snaps = np.stack([from_box(s, frame, hu.shape, affine) for s in box_snaps]).astype(np.float32) * scale
         box_prior = None if prior is None else (np.asarray(prior, np.float32) * scale).astype(np.float32)
         return Prediction(pressure=pressure, affine=affine, peak_pa=float(pressure.max()),
                           seconds=time.perf_counter() - t0, windows=1, resampled=True, padded=False,
-                          amplitude_scale=scale, frame=frame, box_pressure=box_pressure, box_prior=box_prior)
+                          amplitude_scale=scale, snapshots=snaps, snapshot_times_s=times, frame=frame,
+                          box_pressure=box_pressure, box_prior=box_prior)
 
     def _predict_padded(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
-                        snapshot_times: Sequence[float] | None
+                        snapshot_times: Sequence[float] | None, prior: np.ndarray | None = None
                         ) -> tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]:
-        """``(pressure, windows, snapshots, times)`` on a grid padded to at least the trained window (the hook a
-        time-resolved predictor overrides)."""
+        """``(pressure, windows, snapshots, times)`` on a grid padded to at least the trained window, or on a beam box
+        (the hook a time-resolved predictor overrides; ``prior``: a beam-frame model's prior on that box)."""
         from tfus.surrogates.data.inputs import model_inputs
 
         if snapshot_times is not None:
             raise TfusInputError(f"this {self.name} model predicts amplitude maps, not snapshots; drop the snapshot "
                                  "times")
         inputs = model_inputs(hu, affine, transducer, pose, self.normalization, self.data.n_points,
-                              self.free_field)
+                              self.free_field, prior=prior)
         pressure, windows = self._run(inputs.ct, inputs.points)
         return pressure, windows, None, None
 

@@ -54,7 +54,7 @@ class Sep4dPredictor(Predictor):
             raise TfusInputError(f"the checkpoint's snapshot record is malformed ({err}); re-train it") from None
 
     def _predict_padded(self, hu: np.ndarray, affine: np.ndarray, transducer: BowlTransducer, pose: Pose,
-                        snapshot_times: Sequence[float] | None
+                        snapshot_times: Sequence[float] | None, prior: np.ndarray | None = None
                         ) -> tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]:
         from tfus.pipeline.fields import peak_abs
         from tfus.surrogates.data.wave_inputs import snapshot_inputs, to_model_axes
