@@ -26,9 +26,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
