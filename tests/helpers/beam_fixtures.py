@@ -25,21 +25,24 @@ def tiny_beam_store(tmp_path_factory):
     return store
 
 
-@pytest.fixture(scope="session")
-def tiny_beam_run(tiny_beam_store, tmp_path_factory):
-    """The ``beam`` preset trained on the 3 training fields only, no augmentation (single-threaded: the test
-    machine's other work does not stall OpenMP barriers)."""
+def overfit_tiny(store, out, preset: str = "beam"):
+    """A DeepTFUS ``preset`` trained on the tiny store's 3 training fields only, no augmentation, the sanity gate's
+    settings (single-threaded: the test machine's other work does not stall OpenMP barriers); returns ``out``."""
     from tfus.surrogates.training.config import TrainConfig
     from tfus.surrogates.training.run import train
 
-    out = tmp_path_factory.mktemp("tinybeamrun") / "run"
-    cfg = TrainConfig(epochs=80, batch_size=3, lr=3e-3, min_lr=3e-4, model={"preset": "beam"}, val_split=None,
+    cfg = TrainConfig(epochs=80, batch_size=3, lr=3e-3, min_lr=3e-4, model={"preset": preset}, val_split=None,
                       num_workers=0, augment=False, loss={"scale_weight": 0.02})
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        train(tiny_beam_store, out, cfg, progress=False)
+        train(store, out, cfg, progress=False)
     finally:
         torch.set_num_threads(threads)
     return out
 
+
+@pytest.fixture(scope="session")
+def tiny_beam_run(tiny_beam_store, tmp_path_factory):
+    """The ``beam`` preset overfitted on the 3 training fields (:func:`overfit_tiny`)."""
+    return overfit_tiny(tiny_beam_store, tmp_path_factory.mktemp("tinybeamrun") / "run")

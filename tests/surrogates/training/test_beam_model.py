@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers.beam_fixtures import TINY_BEAM_BOX
+from tests.helpers.beam_fixtures import TINY_BEAM_BOX, overfit_tiny
 from tfus.pipeline.beam import BeamBox, BeamFrame
 from tfus.pipeline.errors import TfusInputError
 from tfus.pipeline.store import open_store, read_transducer
@@ -181,15 +181,7 @@ def test_angular_prior_model_overfits_and_predicts_with_labels(tiny_beam_store, 
     """The overfit sanity gate for the ``beam-has`` preset (against its own, better prior), and prediction, which
     needs the head's labels for the march."""
 
-    out = tmp_path / "has"
-    cfg = TrainConfig(epochs=80, batch_size=3, lr=3e-3, min_lr=3e-4, model={"preset": "beam-has"}, val_split=None,
-                      num_workers=0, augment=False, loss={"scale_weight": 0.02})
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        train(tiny_beam_store, out, cfg, progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    out = overfit_tiny(tiny_beam_store, tmp_path / "has", "beam-has")
     ckpt = torch.load(out / "best.pt", weights_only=True)
     assert ckpt["model_config"]["beam_prior"] == "angular-spectrum" and "prior" not in ckpt
     predictor = Predictor.from_checkpoint(out)
