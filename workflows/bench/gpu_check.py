@@ -8,8 +8,9 @@
    step and the FFT floor), and one demo-sized sample end to end on CPU and GPU with the fields' agreement;
 3. ``kernels``: ``tfus bench kernels`` at its default GPU sizes, fp32 and bf16: Triton vs the best PyTorch path and %
    of the copy bandwidth, against >= 1.5x and >= 60 %;
-4. ``predict``: untrained demo DeepTFUS and sep4d on the GPU vs the CPU, prediction vs the simulation on the GPU, and a
-   short bf16 AMP training burst (steps/s, peak memory).
+4. ``predict``: the shipped beam-frame model vs its beam-box k-Wave run (issue 14's >= 1000x GPU target), untrained
+   demo DeepTFUS and sep4d on the GPU vs the CPU, prediction vs the simulation on the GPU, and a short bf16 AMP
+   training burst (steps/s, peak memory).
 
 A part that raises, crashes or outlives its box is recorded (``status`` ``failed`` / ``timed_out`` with a one-line
 ``reason``, plus what it had measured so far under ``data`` with ``partial: true``) and the next one still runs; a
@@ -297,6 +298,13 @@ def _part_lines(name: str, data: dict) -> list[str]:
         pv = data.get("predict_vs_simulation", {})
         lines.append(f"  predict {_fmt(pv.get('predict_seconds_median'))} s ({pv.get('device')}) vs simulate "
                      f"{_fmt(pv.get('simulation_seconds'))} s ({pv.get('sim_device')}): {_fmt(pv.get('speedup'))}x")
+        sv = data.get("shipped_vs_simulation")
+        if isinstance(sv, dict):
+            lines.append(f"  shipped model {_fmt(sv.get('predict_seconds_median'))} s ({sv.get('device')}) vs its "
+                         f"beam box {_fmt(sv.get('simulation_seconds'))} s ({sv.get('sim_device')}): "
+                         f"{_fmt(sv.get('speedup'))}x")
+        elif sv:
+            lines.append(f"  shipped model: {sv}")
         for model, row in data.get("models_timed", {}).items():
             burst = row.get("train_burst", {})
             lines.append(f"  {model} ({row['preset']}): forward cpu {_fmt(row['forward_cpu_s'])} s, gpu "

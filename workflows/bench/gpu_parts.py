@@ -335,14 +335,29 @@ def predict(cfg, say: Callable[[str], None], keep: Callable[[dict], None]) -> di
                  "timings do not depend on the weights)"}
     if missing:
         out["gpu"] = f"skipped: {missing}"
+    keys = ("grid", "spacing_mm", "model", "model_note", "parameters", "device", "sim_device", "simulation_seconds",
+            "simulation_ms_per_step", "predict_seconds_median", "speedup")
+    # first the shipped beam-frame model (issue 14's GPU target: >= 1000x its beam-box k-Wave run), on a phantom head
+    from tfus.pipeline.errors import TfusInputError
+    from tfus.pipeline.transducers.bowl import load_transducer
+    from tfus.surrogates.shipped import shipped_model_for
+
+    say(f"prediction vs simulation (the shipped neurofus-ctx250 model, {device} / k-Wave {sim_device}) ...")
+    try:
+        shipped = shipped_model_for(load_transducer("neurofus-ctx250"))
+        res = run_predict_bench(PredictBenchConfig(run=str(shipped.checkpoint), device=str(device),
+                                                   sim_device=sim_device, repeats=cfg.predict_repeats, warmup=1),
+                                say=lambda _msg: None)
+        out["shipped_vs_simulation"] = {k: res[k] for k in keys}
+    except TfusInputError as err:
+        out["shipped_vs_simulation"] = f"skipped: {err}"
+    keep(out)
     say(f"prediction vs simulation (DeepTFUS {cfg.predict_preset}, {device} / k-Wave {sim_device}) ...")
     res = run_predict_bench(PredictBenchConfig(device=str(device), sim_device=sim_device,
                                                spacing_mm=cfg.predict_spacing_mm,
                                                frequency_hz=cfg.predict_frequency_hz, repeats=cfg.predict_repeats,
                                                warmup=1), say=lambda _msg: None)
-    out["predict_vs_simulation"] = {k: res[k] for k in (
-        "grid", "spacing_mm", "model", "model_note", "parameters", "device", "sim_device", "simulation_seconds",
-        "simulation_ms_per_step", "predict_seconds_median", "speedup")}
+    out["predict_vs_simulation"] = {k: res[k] for k in keys}
     keep(out)
     gen = torch.Generator().manual_seed(0)
     out["models_timed"] = {}
