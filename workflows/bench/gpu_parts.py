@@ -344,6 +344,9 @@ def predict(cfg, say: Callable[[str], None], keep: Callable[[dict], None]) -> di
 
     say(f"prediction vs simulation (the shipped neurofus-ctx250 model, {device} / k-Wave {sim_device}) ...")
     try:
+        if getattr(cfg, "dry_run", False):  # its beam box has one size, the full one: not a rehearsal's
+            raise TfusInputError("dry run (the shipped model's beam box is full size; `tfus bench predict` tests "
+                                 "that path)")
         shipped = shipped_model_for(load_transducer("neurofus-ctx250"))
         res = run_predict_bench(PredictBenchConfig(run=str(shipped.checkpoint), device=str(device),
                                                    sim_device=sim_device, repeats=cfg.predict_repeats, warmup=1),
