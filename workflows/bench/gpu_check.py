@@ -277,13 +277,9 @@ def _part_lines(name: str, data: dict) -> list[str]:
         sample = data.get("sample", {})
         for dev, t in sample.get("timing", {}).items():
             lines.append(f"  sample {sample['grid']} {dev}: {_fmt(t['wall_s'])} s, {_fmt(t['ms_per_step'])} ms/step")
-        agreement = sample.get("agreement_gpu_vs_cpu")
-        if isinstance(agreement, dict):
-            lines.append(f"  GPU vs CPU: max rel diff {_fmt(agreement['max_rel_diff_amplitude'])}, focal pressure "
-                         f"{_fmt(agreement['focal_pressure_rel_diff'])}, focus shift "
-                         f"{_fmt(agreement['focus_shift_mm'])} mm")
-        elif agreement:
-            lines.append(f"  GPU vs CPU: {agreement}")
+        lines += _measured_or_reason("GPU vs CPU", sample.get("agreement_gpu_vs_cpu"), lambda a: (
+            f"max rel diff {_fmt(a['max_rel_diff_amplitude'])}, focal pressure {_fmt(a['focal_pressure_rel_diff'])}, "
+            f"focus shift {_fmt(a['focus_shift_mm'])} mm"))
     elif name == "kernels":
         for dtype, run in data.get("runs", {}).items():
             lines.append(f"  {dtype}: copy bandwidth {_fmt(run['copy_bandwidth_gbs'])} GB/s")
@@ -298,19 +294,22 @@ def _part_lines(name: str, data: dict) -> list[str]:
         pv = data.get("predict_vs_simulation", {})
         lines.append(f"  predict {_fmt(pv.get('predict_seconds_median'))} s ({pv.get('device')}) vs simulate "
                      f"{_fmt(pv.get('simulation_seconds'))} s ({pv.get('sim_device')}): {_fmt(pv.get('speedup'))}x")
-        sv = data.get("shipped_vs_simulation")
-        if isinstance(sv, dict):
-            lines.append(f"  shipped model {_fmt(sv.get('predict_seconds_median'))} s ({sv.get('device')}) vs its "
-                         f"beam box {_fmt(sv.get('simulation_seconds'))} s ({sv.get('sim_device')}): "
-                         f"{_fmt(sv.get('speedup'))}x")
-        elif sv:
-            lines.append(f"  shipped model: {sv}")
+        lines += _measured_or_reason("shipped model", data.get("shipped_vs_simulation"), lambda v: (
+            f"{_fmt(v.get('predict_seconds_median'))} s ({v.get('device')}) vs its beam box "
+            f"{_fmt(v.get('simulation_seconds'))} s ({v.get('sim_device')}): {_fmt(v.get('speedup'))}x"))
         for model, row in data.get("models_timed", {}).items():
             burst = row.get("train_burst", {})
             lines.append(f"  {model} ({row['preset']}): forward cpu {_fmt(row['forward_cpu_s'])} s, gpu "
                          f"{_fmt(row.get('forward_gpu_s'))}; train {_fmt(burst.get('steps_per_s'))} steps/s, peak "
                          f"{_fmt(burst.get('peak_memory_gib'))} GiB")
     return lines
+
+
+def _measured_or_reason(label: str, value, describe: Callable[[dict], str]) -> list[str]:
+    """One indented line: ``describe(value)`` for a measurement (a dict), the value itself for a skip reason."""
+    if isinstance(value, dict):
+        return [f"  {label}: {describe(value)}"]
+    return [f"  {label}: {value}"] if value else []
 
 
 def render(result: dict) -> str:
