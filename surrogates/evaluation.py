@@ -163,26 +163,23 @@ def evaluate_prior(store: str | Path, split: str = "test", scale: float = 1.0,
     """
     import time
 
-    from tfus.pipeline.beam import CANONICAL_POSE, BeamBox, BeamFrame
     from tfus.pipeline.head.labels import Label
-    from tfus.pipeline.store import SampleStore, open_store, read_transducer, store_spec
-    from tfus.surrogates.data.prior import BEAM_PRIORS, beam_angular_amplitude, beam_water_amplitude
+    from tfus.pipeline.store import SampleStore, open_store
+    from tfus.surrogates.data.prior import BEAM_PRIORS, beam_water_amplitude, store_angular_amplitude
     from tfus.surrogates.metrics import aggregate, sample_metrics
 
     if prior not in BEAM_PRIORS:
         raise TfusInputError(f"unknown beam prior {prior!r}; use one of {', '.join(BEAM_PRIORS)}")
     group = open_store(store)
     water = beam_water_amplitude(group) * float(scale) if prior == "water" else None
-    spec, bowl = store_spec(group), read_transducer(group)
-    apex_k = float(BeamFrame.from_pose(CANONICAL_POSE, bowl, spec.spacing_mm, BeamBox(**dict(spec.box))).apex_index[2])
     samples = SampleStore(store, split)
     names = list(group.attrs.get("head_names", []))
     records, seconds = [], []
     for i in range(len(samples)):
         item = samples[i]
         t0 = time.perf_counter()
-        field = water if water is not None else float(scale) * beam_angular_amplitude(
-            item["hu"], item["labels"], bowl, spec.spacing_mm, apex_k, spec.hu_mapping)
+        field = water if water is not None else \
+            float(scale) * store_angular_amplitude(group, item["hu"], item["labels"])
         seconds.append(time.perf_counter() - t0)
         m = sample_metrics(field, np.asarray(item["pressure"]), affine=item["affine"],
                            mask=np.asarray(item["labels"]) == Label.BRAIN)
@@ -196,21 +193,18 @@ def evaluate_prior(store: str | Path, split: str = "test", scale: float = 1.0,
 def mean_transmission(store: str | Path, split: str = "train", prior: str = "water") -> float:
     """Median over ``split`` of each field's peak over its prior's peak: the prior's best single amplitude factor
     (``water``: the skull's mean transmission; ``angular-spectrum``: what the one-way march over- or underestimates)."""
-    from tfus.pipeline.beam import CANONICAL_POSE, BeamBox, BeamFrame
-    from tfus.pipeline.store import open_store, read_transducer, split_samples, store_spec
-    from tfus.surrogates.data.prior import BEAM_PRIORS, beam_angular_amplitude, beam_water_amplitude
+    from tfus.pipeline.store import open_store, split_samples
+    from tfus.surrogates.data.prior import BEAM_PRIORS, beam_water_amplitude, store_angular_amplitude
 
     if prior not in BEAM_PRIORS:
         raise TfusInputError(f"unknown beam prior {prior!r}; use one of {', '.join(BEAM_PRIORS)}")
     group = open_store(store)
     water_peak = float(beam_water_amplitude(group).max()) if prior == "water" else None
-    spec, bowl = store_spec(group), read_transducer(group)
-    apex_k = float(BeamFrame.from_pose(CANONICAL_POSE, bowl, spec.spacing_mm, BeamBox(**dict(spec.box))).apex_index[2])
     ratios = []
     for s in split_samples(group, split):
         s = int(s)
-        peak = water_peak if water_peak is not None else float(beam_angular_amplitude(
-            group["box_hu"][s], group["box_labels"][s], bowl, spec.spacing_mm, apex_k, spec.hu_mapping).max())
+        peak = water_peak if water_peak is not None else float(
+            store_angular_amplitude(group, group["box_hu"][s], group["box_labels"][s]).max())
         ratios.append(float(np.max(group["pressure"][s])) / peak)
     if not ratios:
         raise TfusInputError(f"split {split!r} of {store} has no complete samples")

@@ -41,7 +41,7 @@ from tfus.pipeline.transducers import Pose
 from tfus.surrogates.data.augment import BOX_SYMMETRIES, box_symmetry, mirror_pose, mirror_volume
 from tfus.surrogates.data.describe import fit_normalization
 from tfus.surrogates.data.inputs import model_inputs
-from tfus.surrogates.data.prior import BEAM_PRIORS, beam_angular_amplitude, beam_water_amplitude
+from tfus.surrogates.data.prior import BEAM_PRIORS, beam_water_amplitude, store_angular_amplitude
 from tfus.surrogates.normalization import Normalization
 
 __all__ = ["StoreFieldDataset"]
@@ -159,12 +159,7 @@ class StoreFieldDataset(Dataset):
         costs ~0.1 s, an epoch reads every sample again)."""
         cached = self._angular_cache.get(s)
         if cached is None:
-            from tfus.pipeline.beam import CANONICAL_POSE, BeamBox, BeamFrame
-
-            frame = BeamFrame.from_pose(CANONICAL_POSE, self.transducer, self.spec.spacing_mm,
-                                        BeamBox(**dict(self.spec.box)))
-            cached = beam_angular_amplitude(self.group["box_hu"][s], self.group["box_labels"][s], self.transducer,
-                                            self.spec.spacing_mm, float(frame.apex_index[2]), self.spec.hu_mapping)
+            cached = store_angular_amplitude(self.group, self.group["box_hu"][s], self.group["box_labels"][s])
             cached.setflags(write=False)
             self._angular_cache[s] = cached
         return cached

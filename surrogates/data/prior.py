@@ -42,7 +42,7 @@ from tfus.pipeline.validation.rayleigh import bowl_quadrature
 from tfus.surrogates.normalization import Normalization
 
 __all__ = ["BEAM_PRIORS", "axisymmetric_table", "beam_angular_amplitude", "beam_water_amplitude",
-           "free_field_amplitude", "free_field_prior"]
+           "free_field_amplitude", "free_field_prior", "store_angular_amplitude"]
 
 #: the priors a beam-frame model can be shown (``beam_prior`` in its config)
 BEAM_PRIORS = ("water", "angular-spectrum")
@@ -211,3 +211,14 @@ def beam_angular_amplitude(hu: np.ndarray, labels: np.ndarray | None, transducer
 
     props = map_properties(np.asarray(hu, np.float32), None if labels is None else np.asarray(labels), mapping)
     return beam_angular_spectrum(transducer, tuple(np.shape(hu)), spacing_mm, apex_k, props)
+
+
+def store_angular_amplitude(group, hu: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """:func:`beam_angular_amplitude` of one sample of a beam-frame store (its box's ``hu`` and ``labels``), with the
+    store's bowl, spacing, box and HU mapping: the prior a ``beam-has`` model is trained and scored with."""
+    from tfus.pipeline.beam import CANONICAL_POSE, BeamBox, BeamFrame
+    from tfus.pipeline.store import read_transducer, store_spec
+
+    spec, bowl = store_spec(group), read_transducer(group)
+    apex_k = float(BeamFrame.from_pose(CANONICAL_POSE, bowl, spec.spacing_mm, BeamBox(**dict(spec.box))).apex_index[2])
+    return beam_angular_amplitude(hu, labels, bowl, spec.spacing_mm, apex_k, spec.hu_mapping)
